@@ -1,0 +1,8 @@
+#ifndef SESSIONGATE_CCRYPTO_SHIM_H
+#define SESSIONGATE_CCRYPTO_SHIM_H
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#endif

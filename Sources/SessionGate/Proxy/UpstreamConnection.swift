@@ -1,0 +1,132 @@
+import NIOCore
+import NIOHTTP1
+
+/// Receives what one upstream connection does while it serves a request. Called on the connection's event loop,
+/// which is always the client connection's loop too.
+protocol UpstreamConnectionDelegate: AnyObject {
+    func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart)
+    func upstreamDidReadComplete(_ connection: UpstreamConnection)
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection)
+    func upstream(_ connection: UpstreamConnection, didCloseWith error: Error?)
+}
+
+/// One keep-alive connection to an upstream server, owned by the event loop it lives on.
+///
+/// While it serves a request its delegate is the client's proxy handler; while idle in the pool it has none, and a
+/// close then only removes it from the pool. It can hold reads so a slow client slows the upstream down
+/// (backpressure) instead of buffering the response.
+final class UpstreamConnection {
+    let channel: Channel
+    let server: Int
+    weak var delegate: UpstreamConnectionDelegate?
+    /// Called when the connection closes while idle, so the pool forgets it.
+    var onIdleClose: ((UpstreamConnection) -> Void)?
+    /// False once the upstream said `Connection: close` or an exchange ended abnormally.
+    var isReusable = true
+    /// True when taken from the pool rather than freshly connected: such a connection may have been closed by the
+    /// upstream in the meantime, so a request that fails on it before any answer may be replayed once.
+    var wasReused = false
+    private(set) var isClosed = false
+    private var readsHeld = false
+    private var pendingRead = false
+    private var context: ChannelHandlerContext?
+
+    init(channel: Channel, server: Int) {
+        self.channel = channel
+        self.server = server
+    }
+
+    var isWritable: Bool { channel.isWritable }
+
+    func write(_ part: HTTPClientRequestPart) {
+        context?.write(NIOAny(part), promise: nil)
+    }
+
+    func flush() { context?.flush() }
+
+    func close() {
+        isReusable = false
+        guard !isClosed else { return }
+        isClosed = true
+        context?.close(promise: nil)
+    }
+
+    /// Stops reading from the upstream until ``resumeReads()``: the client cannot take more yet.
+    func holdReads() { readsHeld = true }
+
+    func resumeReads() {
+        guard readsHeld else { return }
+        readsHeld = false
+        if pendingRead {
+            pendingRead = false
+            context?.read()
+        }
+    }
+
+    fileprivate func attach(_ context: ChannelHandlerContext) { self.context = context }
+
+    fileprivate func read(_ context: ChannelHandlerContext) {
+        if readsHeld { pendingRead = true } else { context.read() }
+    }
+
+    fileprivate func closed(error: Error?) {
+        isClosed = true
+        isReusable = false
+        if let delegate {
+            delegate.upstream(self, didCloseWith: error)
+        } else {
+            onIdleClose?(self)
+        }
+        context = nil
+    }
+}
+
+/// The last handler on an upstream channel: hands responses to the connection's delegate and applies its read hold.
+final class UpstreamConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let connection: UpstreamConnection
+    private var firstError: Error?
+
+    init(connection: UpstreamConnection) { self.connection = connection }
+
+    func handlerAdded(context: ChannelHandlerContext) { connection.attach(context) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if let delegate = connection.delegate {
+            delegate.upstream(connection, didReceive: part)
+        } else {
+            // An idle connection must not speak: anything it sends makes it unusable.
+            connection.close()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        connection.delegate?.upstreamDidReadComplete(connection)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection.delegate?.upstreamWritabilityChanged(connection)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.closed(error: firstError)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if firstError == nil { firstError = error }
+        connection.close()
+    }
+
+    func read(context: ChannelHandlerContext) { connection.read(context) }
+}
+
+@available(*, unavailable)
+extension UpstreamConnectionHandler: Sendable {}
+
+@available(*, unavailable)
+extension UpstreamConnection: Sendable {}

@@ -1,0 +1,99 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Keep-alive connections to upstream servers, for one event loop.
+///
+/// Each event loop has its own pool, so a client connection and its upstream connection share a thread and never
+/// need a lock or a hop. Idle connections are reused newest first (the likeliest to still be open).
+final class UpstreamPool {
+    /// Idle connections kept per server; more are closed when released.
+    static let maxIdlePerServer = 64
+
+    private let eventLoop: EventLoop
+    private var idle: [Int: [UpstreamConnection]] = [:]
+    private var roundRobin: [Int] = []
+
+    init(eventLoop: EventLoop, upstreamCount: Int) {
+        self.eventLoop = eventLoop
+        self.roundRobin = Array(repeating: 0, count: upstreamCount)
+    }
+
+    /// The next server of `upstream` in round-robin order.
+    func nextServer(of upstream: Upstream, index: Int) -> UpstreamServer {
+        let position = roundRobin[index]
+        roundRobin[index] = (position + 1) % upstream.servers.count
+        return upstream.servers[position]
+    }
+
+    /// An idle connection to `server` if one is open, else a new one; `done` runs on this pool's event loop.
+    func acquire(
+        _ server: UpstreamServer, connectTimeout: TimeAmount, fresh: Bool = false,
+        _ done: @escaping (Result<UpstreamConnection, Error>) -> Void
+    ) {
+        if !fresh, var list = idle[server.id] {
+            while let connection = list.popLast() {
+                if !connection.isClosed && connection.channel.isActive {
+                    idle[server.id] = list
+                    connection.onIdleClose = nil
+                    connection.wasReused = true
+                    done(.success(connection))
+                    return
+                }
+            }
+            idle[server.id] = list
+        }
+        connect(server, timeout: connectTimeout, done)
+    }
+
+    /// Returns a connection after a complete exchange; it is closed instead if it cannot be reused.
+    func release(_ connection: UpstreamConnection) {
+        connection.delegate = nil
+        guard connection.isReusable, !connection.isClosed, idle[connection.server, default: []].count < Self.maxIdlePerServer
+        else {
+            connection.close()
+            return
+        }
+        connection.resumeReads()
+        connection.onIdleClose = { [unowned self] closed in
+            self.idle[closed.server]?.removeAll { $0 === closed }
+        }
+        idle[connection.server, default: []].append(connection)
+    }
+
+    /// Closes every idle connection (at shutdown).
+    func closeAll() {
+        let all = idle.values.flatMap { $0 }
+        idle.removeAll()
+        for connection in all {
+            connection.onIdleClose = nil
+            connection.close()
+        }
+    }
+
+    private func connect(
+        _ server: UpstreamServer, timeout: TimeAmount, _ done: @escaping (Result<UpstreamConnection, Error>) -> Void
+    ) {
+        let serverID = server.id
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    let connection = UpstreamConnection(channel: channel, server: serverID)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler(connection: connection))
+                }
+            }
+            .connect(to: server.address)
+            .assumeIsolated()
+            .whenComplete { result in
+                done(result.flatMap { channel in
+                    Result { try channel.pipeline.syncOperations.handler(type: UpstreamConnectionHandler.self).connection }
+                })
+            }
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamPool: Sendable {}

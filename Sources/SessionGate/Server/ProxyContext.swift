@@ -1,0 +1,51 @@
+import Logging
+import NIOCore
+
+/// Everything a request needs that is built once at start-up and shared by all connections.
+struct ProxyContext: Sendable {
+    let routes: RouteTable
+    let upstreams: [Upstream]
+    let rewriter: RequestRewriter
+    let extractor: SessionExtractor
+    let clientAddresses: ClientAddressResolver
+    let store: SessionStore
+    /// `Set-Cookie` value that deletes the session cookie, built once.
+    let clearCookie: String
+    /// Random per process, so request IDs are unique across instances.
+    let requestIDPrefix: String
+    let logger: Logger
+
+    init(configuration: ProxyConfiguration, upstreams: [Upstream], store: SessionStore, logger: Logger) {
+        self.routes = RouteTable(routes: configuration.routes, upstreams: configuration.upstreams)
+        self.upstreams = upstreams
+        self.rewriter = RequestRewriter(identity: configuration.identity, session: configuration.session)
+        self.extractor = SessionExtractor(
+            cookieName: configuration.session.cookieName, headerName: configuration.session.headerName)
+        self.clientAddresses = ClientAddressResolver(trustedProxies: configuration.server.trustedProxies)
+        self.store = store
+        self.clearCookie = SessionCookie.clearing(configuration.session)
+        self.requestIDPrefix = Crypto.hex(Crypto.randomBytes(6))
+        self.logger = logger
+    }
+}
+
+/// What each event loop owns: its upstream pool and a request counter. Touched only on that loop.
+final class LoopResources {
+    let pool: UpstreamPool
+    private var requestCounter: UInt64 = 0
+    private let prefix: String
+
+    init(eventLoop: EventLoop, upstreamCount: Int, requestIDPrefix: String, loopIndex: Int) {
+        self.pool = UpstreamPool(eventLoop: eventLoop, upstreamCount: upstreamCount)
+        self.prefix = "\(requestIDPrefix)\(loopIndex)-"
+    }
+
+    /// A request ID unique in this process (and, through the random prefix, across processes).
+    func nextRequestID() -> String {
+        requestCounter &+= 1
+        return prefix + String(requestCounter, radix: 16)
+    }
+}
+
+@available(*, unavailable)
+extension LoopResources: Sendable {}

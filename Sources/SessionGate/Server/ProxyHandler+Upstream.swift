@@ -1,0 +1,193 @@
+import NIOCore
+import NIOHTTP1
+
+extension ProxyHandler: UpstreamConnectionDelegate {
+    /// Takes an upstream connection for the exchange (round robin over the route's servers).
+    func connectUpstream(_ exchange: Exchange, fresh: Bool) {
+        let upstream = proxy.upstreams[exchange.route.upstreamIndex]
+        let server = loop.pool.nextServer(of: upstream, index: exchange.route.upstreamIndex)
+        state = .connecting(exchange)
+        loop.pool.acquire(server, connectTimeout: upstream.connectTimeout, fresh: fresh) { result in
+            guard case .connecting(let current) = self.state, current === exchange else {
+                // The client went away meanwhile: the connection is still good for someone else.
+                if case .success(let connection) = result { self.loop.pool.release(connection) }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                self.startProxying(exchange, on: connection, responseTimeout: upstream.responseTimeout)
+            case .failure(let error):
+                self.proxy.logger.warning(
+                    "upstream connect failed",
+                    metadata: ["server": "\(server.label)", "error": "\(error)", "request_id": "\(exchange.requestID)"])
+                if case ChannelError.connectTimeout? = error as? ChannelError {
+                    self.answer(exchange, with: .gatewayTimeout("the upstream server did not accept the connection in time"))
+                } else {
+                    self.answer(exchange, with: .badGateway("the upstream server refused the connection"))
+                }
+            }
+        }
+    }
+
+    private func startProxying(_ exchange: Exchange, on upstream: UpstreamConnection, responseTimeout: TimeAmount) {
+        guard let context, let head = exchange.upstreamHead else { return }
+        upstream.delegate = self
+        state = .proxying(exchange, upstream)
+        if exchange.expectsContinue && !exchange.requestComplete && !exchange.replayed {
+            // The client waits for this before sending its body; the upstream never sees `Expect`.
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: .continue))), promise: nil)
+        }
+        upstream.write(.head(head))
+        for part in exchange.buffered {
+            switch part {
+            case .body(let buffer): upstream.write(.body(.byteBuffer(buffer)))
+            case .end(let trailers): upstream.write(.end(trailers))
+            case .head: break
+            }
+        }
+        exchange.buffered.removeAll()
+        upstream.flush()
+        exchange.responseTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) {
+            self.responseTimedOut(exchange)
+        }
+        resumeReadsIfPossible()
+    }
+
+    private func responseTimedOut(_ exchange: Exchange) {
+        guard case .proxying(let current, let upstream) = state, current === exchange, exchange.response == .awaitingHead
+        else { return }
+        upstream.delegate = nil
+        upstream.close()
+        answer(exchange, with: .gatewayTimeout("the upstream server did not answer in time"))
+    }
+
+    func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
+        guard case .proxying(let exchange, let upstream) = state, upstream === connection, let context else { return }
+        switch part {
+        case .head(let head):
+            exchange.responseTimeout?.cancel()
+            exchange.responseTimeout = nil
+            if !head.isKeepAlive { connection.isReusable = false }
+            // An HTTP/1.0 client can only learn where a body of unknown length ends by the connection closing.
+            if exchange.head.version.minor == 0 && !head.headers.contains(name: "content-length") {
+                exchange.keepAlive = false
+            }
+            let clientHead = RequestRewriter.clientResponseHead(
+                from: head, keepAlive: exchange.keepAlive, clientVersion: exchange.head.version)
+            exchange.response = .streaming
+            context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
+        case .body(let buffer):
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { connection.holdReads() }
+        case .end(let trailers):
+            exchange.response = .complete
+            let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            if exchange.requestComplete {
+                finish(exchange, upstream: connection, responseWritten: written)
+            } else {
+                // The upstream answered before reading the whole body: neither connection can be trusted to be
+                // at a message boundary, so both close.
+                connection.delegate = nil
+                connection.close()
+                closeConnection(after: written)
+            }
+        }
+    }
+
+    func upstreamDidReadComplete(_ connection: UpstreamConnection) {
+        context?.flush()
+    }
+
+    func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
+        resumeReadsIfPossible()
+    }
+
+    func upstream(_ connection: UpstreamConnection, didCloseWith error: Error?) {
+        guard case .proxying(let exchange, let upstream) = state, upstream === connection else { return }
+        connection.delegate = nil
+        exchange.responseTimeout?.cancel()
+        switch exchange.response {
+        case .awaitingHead:
+            if connection.wasReused && exchange.isReplayable {
+                // A kept-alive connection the upstream had already closed: send the request again on a new one.
+                exchange.replayed = true
+                connectUpstream(exchange, fresh: true)
+                return
+            }
+            answer(exchange, with: .badGateway("the upstream server closed the connection without answering"))
+        case .streaming:
+            // Part of the response is already with the client; closing is the only honest signal left.
+            closeConnection()
+        case .complete:
+            break
+        }
+    }
+
+    /// Both directions are done: the upstream connection goes back to the pool and the client may send more.
+    func finish(_ exchange: Exchange, upstream: UpstreamConnection, responseWritten: EventLoopFuture<Void>?) {
+        loop.pool.release(upstream)
+        if exchange.keepAlive {
+            state = .idle
+            resumeReadsIfPossible()
+        } else {
+            state = .closing
+            closeConnection(after: responseWritten)
+        }
+    }
+
+    // MARK: - Answers from the proxy itself
+
+    /// Writes the proxy's own answer; if the request still has a body in flight, the connection closes afterwards
+    /// rather than read a body nobody wants.
+    func answer(_ exchange: Exchange, with response: ErrorResponse, clearCookie: Bool = false) {
+        exchange.responseTimeout?.cancel()
+        exchange.buffered.removeAll()
+        let bodyPending = exchange.hasBody && !exchange.requestComplete
+        let keepAlive = exchange.keepAlive && !bodyPending
+        exchange.keepAlive = keepAlive
+        var extra: [(String, String)] = [("X-Request-ID", exchange.requestID)]
+        if clearCookie { extra.append(("Set-Cookie", proxy.clearCookie)) }
+        writeErrorResponse(response, version: exchange.head.version, keepAlive: keepAlive, extraHeaders: extra)
+        if !keepAlive {
+            state = .closing
+        } else if exchange.requestComplete {
+            state = .idle
+        } else {
+            state = .discardingBody(exchange)
+        }
+        resumeReadsIfPossible()
+    }
+
+    func writeErrorResponse(_ response: ErrorResponse, version: HTTPVersion, keepAlive: Bool, extraHeaders: [(String, String)]) {
+        guard let context else { return }
+        var body = context.channel.allocator.buffer(capacity: 96)
+        body.writeString(response.body)
+        var head = response.head(version: version, keepAlive: keepAlive, bodyLength: body.readableBytes)
+        for (name, value) in extraHeaders { head.headers.add(name: name, value: value) }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let done = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            let channel = context.channel
+            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Closes the client connection, once `pendingWrite` (if any) is written, and any upstream connection in use.
+    func closeConnection(after pendingWrite: EventLoopFuture<Void>? = nil) {
+        if case .proxying(let exchange, let upstream) = state {
+            exchange.responseTimeout?.cancel()
+            upstream.delegate = nil
+            upstream.close()
+        }
+        state = .closing
+        guard let context else { return }
+        let channel = context.channel
+        if let pendingWrite {
+            pendingWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Serves one client connection: routes each request, checks its session, and streams it to an upstream and the
+/// response back.
+///
+/// The request head is parsed once (by NIO's decoder) and rewritten once (``RequestRewriter``); bodies pass through
+/// as the buffers that were read, with framing only. Backpressure runs both ways: client reads stop while the
+/// upstream cannot take more (and while the session is being checked), upstream reads stop while the client cannot.
+/// It does not parse bodies, retry on another server or cache sessions.
+final class ProxyHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Where the connection is; transitions are noted on each case.
+    enum State {
+        /// Waiting for a request head. → .authenticating, .connecting, .discardingBody
+        case idle
+        /// The store is checking the session. → .connecting, .discardingBody
+        case authenticating(Exchange)
+        /// Waiting for an upstream connection. → .proxying, .discardingBody
+        case connecting(Exchange)
+        /// Request and response streaming. → .idle, .closing
+        case proxying(Exchange, UpstreamConnection)
+        /// The proxy answered itself; the rest of the request body is dropped. → .idle, .closing
+        case discardingBody(Exchange)
+        /// The connection is being closed; nothing more is read or written.
+        case closing
+    }
+
+    let proxy: ProxyContext
+    let loop: LoopResources
+    var state: State = .idle
+    var context: ChannelHandlerContext?
+    private var peerAddress = "unknown"
+    private var pendingRead = false
+    var upstreamNeedsFlush = false
+
+    init(proxy: ProxyContext, loop: LoopResources) {
+        self.proxy = proxy
+        self.loop = loop
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peerAddress = context.channel.remoteAddress?.addressText ?? "unknown"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (part, state) {
+        case (.head(let head), .idle):
+            begin(head)
+        case (.head, _):
+            // The pipelining handler delivers one request at a time; a second head here is a protocol break.
+            closeConnection()
+        case (.body, .authenticating(let exchange)), (.body, .connecting(let exchange)):
+            exchange.buffered.append(part)
+        case (.end, .authenticating(let exchange)), (.end, .connecting(let exchange)):
+            exchange.buffered.append(part)
+            exchange.requestComplete = true
+        case (.body(let buffer), .proxying(_, let upstream)):
+            upstream.write(.body(.byteBuffer(buffer)))
+            upstreamNeedsFlush = true
+        case (.end(let trailers), .proxying(let exchange, let upstream)):
+            upstream.write(.end(trailers))
+            upstream.flush()
+            upstreamNeedsFlush = false
+            // A response that completed first has already closed this connection (see `upstream(_:didReceive:)`).
+            exchange.requestComplete = true
+        case (.body, .discardingBody):
+            break
+        case (.end, .discardingBody(let exchange)):
+            exchange.requestComplete = true
+            state = exchange.keepAlive ? .idle : .closing
+        case (.body, _), (.end, _):
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamNeedsFlush, case .proxying(_, let upstream) = state {
+            upstreamNeedsFlush = false
+            upstream.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .proxying(_, let upstream) = state { upstream.resumeReads() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        switch state {
+        case .proxying(let exchange, let upstream):
+            exchange.responseTimeout?.cancel()
+            upstream.delegate = nil
+            upstream.close()
+        case .connecting(let exchange), .authenticating(let exchange):
+            exchange.responseTimeout?.cancel()
+        default:
+            break
+        }
+        state = .closing
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError, case .idle = state {
+            // A request the decoder could not parse: say so precisely, then close (the stream is unusable).
+            let response = ErrorResponse.badRequest("the request is not valid HTTP/1.1 (\(error))")
+            writeErrorResponse(response, version: .http1_1, keepAlive: false, extraHeaders: [])
+            state = .closing
+            return
+        }
+        closeConnection()
+    }
+
+    /// Holds client reads while the session is checked or the upstream is connecting (the buffer stays one read
+    /// long) and while the upstream connection cannot take more (backpressure).
+    func read(context: ChannelHandlerContext) {
+        if shouldHoldReads { pendingRead = true } else { context.read() }
+    }
+
+    private var shouldHoldReads: Bool {
+        switch state {
+        case .authenticating, .connecting: return true
+        case .proxying(_, let upstream): return !upstream.isWritable
+        case .idle, .discardingBody, .closing: return false
+        }
+    }
+
+    func resumeReadsIfPossible() {
+        guard pendingRead, !shouldHoldReads, let context else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    // MARK: - A request arrives
+
+    private func begin(_ head: HTTPRequestHead) {
+        let requestID = head.headers.first(name: "x-request-id").flatMap {
+            RequestRewriter.isWellFormedRequestID($0) ? $0 : nil
+        } ?? loop.nextRequestID()
+        guard let route = proxy.routes.match(head.uri) else {
+            let exchange = Exchange(
+                head: head, route: CompiledRoute(path: "", upstreamIndex: -1, auth: .public, roles: []),
+                presented: .none, requestID: requestID)
+            answer(exchange, with: .notFound)
+            return
+        }
+        let presented = proxy.extractor.extract(from: head.headers)
+        let exchange = Exchange(head: head, route: route, presented: presented, requestID: requestID)
+        guard let token = AccessPolicy.needsLookup(route: route, presented: presented), let context else {
+            proceed(exchange, AccessPolicy.decideWithoutLookup(route: route, presented: presented))
+            return
+        }
+        state = .authenticating(exchange)
+        proxy.store.validate(token, on: context.eventLoop)
+            .hop(to: context.eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                guard case .authenticating(let current) = self.state, current === exchange else { return }
+                self.proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: result))
+            }
+    }
+
+    private func proceed(_ exchange: Exchange, _ decision: AccessDecision) {
+        switch decision {
+        case .refuse(let kind, let clearCookie):
+            answer(exchange, with: Self.errorResponse(for: kind), clearCookie: clearCookie)
+        case .forward(let identity):
+            let context = RequestRewriter.Context(
+                peerAddress: peerAddress, requestID: exchange.requestID, identity: identity)
+            exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)
+            connectUpstream(exchange, fresh: false)
+        }
+    }
+
+    static func errorResponse(for kind: AccessDecision.ErrorKind) -> ErrorResponse {
+        switch kind {
+        case .missingSession: return .unauthorized("a session is required: log in first")
+        case .malformedSession: return .unauthorized("the session token is malformed")
+        case .unknownSession: return .unauthorized("the session is unknown or has expired")
+        case .missingRole(let roles): return .forbidden("this route requires the role(s): \(roles.joined(separator: ", "))")
+        case .storeUnavailable: return .sessionStoreUnavailable
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ProxyHandler: Sendable {}

@@ -1,0 +1,56 @@
+import SessionGateRedis
+
+/// The Lua scripts that read and change sessions, each one atomic and one round trip.
+///
+/// Times come from the Redis server's own clock (`TIME`), so every SessionGate instance agrees on expiry.
+/// Session hash fields: `user_id`, `user_name`, `roles` (comma-separated), `created_at`, `last_seen_at`,
+/// `absolute_expires_at` (all times in milliseconds since the epoch).
+enum RedisSessionScripts {
+    private static let now = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
+
+    /// KEYS[1] session, ARGV[1] idle timeout (ms). Returns nil, or
+    /// {user_id, user_name, roles, absolute_expires_at, expires_at}.
+    static let validate = RedisScript(
+        """
+        local s = redis.call('HMGET', KEYS[1], 'user_id', 'user_name', 'roles', 'absolute_expires_at')
+        if not s[1] then return false end
+        \(now)
+        local abs = tonumber(s[4])
+        if not abs or now >= abs then redis.call('DEL', KEYS[1]); return false end
+        local ttl = math.min(tonumber(ARGV[1]), abs - now)
+        redis.call('PEXPIRE', KEYS[1], ttl)
+        redis.call('HSET', KEYS[1], 'last_seen_at', now)
+        return {s[1], s[2], s[3], s[4], string.format('%d', now + ttl)}
+        """
+    )
+
+    /// KEYS[1] session, KEYS[2] user index; ARGV user_id, user_name, roles, idle ms, absolute ms, token hash.
+    /// Returns {created_at, absolute_expires_at, expires_at}.
+    static let create = RedisScript(
+        """
+        \(now)
+        local idle = tonumber(ARGV[4])
+        local abs = now + tonumber(ARGV[5])
+        redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'user_name', ARGV[2], 'roles', ARGV[3],
+            'created_at', now, 'last_seen_at', now, 'absolute_expires_at', abs)
+        redis.call('PEXPIRE', KEYS[1], math.min(idle, abs - now))
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+        redis.call('ZADD', KEYS[2], abs, ARGV[6])
+        local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+        redis.call('PEXPIREAT', KEYS[2], last[2])
+        return {string.format('%d', now), string.format('%d', abs), string.format('%d', math.min(now + idle, abs))}
+        """
+    )
+
+    /// KEYS[1] user index; ARGV[1] the user's session key prefix. Deletes every session of the user and the index.
+    /// Returns how many sessions still existed.
+    static let revokeAll = RedisScript(
+        """
+        local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+        local ended = 0
+        for _, hash in ipairs(members) do ended = ended + redis.call('DEL', ARGV[1] .. hash) end
+        redis.call('DEL', KEYS[1])
+        return ended
+        """
+    )
+}

@@ -1,0 +1,52 @@
+/// A session token as presented by a client, checked for shape before any store is asked about it.
+///
+/// Format: 8 lowercase hex characters naming the user's key slot tag, then 43 base64url characters carrying
+/// 256 random bits: 51 characters in all. The tag lets every key of one user share a Redis Cluster slot (hash
+/// tag `{tag}`) while the token itself never appears in Redis: only its SHA-256 does.
+public struct SessionToken: Sendable, Hashable {
+    public static let tagLength = 8
+    public static let randomLength = 43
+    public static let length = tagLength + randomLength
+
+    /// The token exactly as the client holds it.
+    public let rawValue: String
+
+    /// Accepts only well-formed tokens; anything else is rejected without a store lookup.
+    public init?(_ text: Substring) {
+        let utf8 = text.utf8
+        guard utf8.count == Self.length else { return nil }
+        var index = 0
+        for byte in utf8 {
+            let ok = index < Self.tagLength ? Self.isLowerHex(byte) : Self.isBase64URL(byte)
+            guard ok else { return nil }
+            index += 1
+        }
+        self.rawValue = String(text)
+    }
+
+    public init?(_ text: String) { self.init(Substring(text)) }
+
+    /// A new token for a user whose keys carry `tag`.
+    static func generate(tag: String) -> SessionToken {
+        SessionToken(unchecked: tag + Crypto.base64URL(Crypto.randomBytes(32)))
+    }
+
+    private init(unchecked: String) { self.rawValue = unchecked }
+
+    /// The user slot tag the token starts with.
+    public var tag: Substring { rawValue.prefix(Self.tagLength) }
+
+    /// SHA-256 of the whole token, hex: the only form in which a token is stored.
+    public var hashHex: String { Crypto.sha256Hex(rawValue) }
+
+    /// The slot tag of a user: all of that user's keys carry it, so they hash to one Cluster slot.
+    public static func tag(forUser userID: String) -> String {
+        String(Crypto.sha256Hex("sessiongate-user:" + userID).prefix(tagLength))
+    }
+
+    private static func isLowerHex(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) }
+
+    private static func isBase64URL(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f
+    }
+}

@@ -1,0 +1,106 @@
+import CHiredis
+import NIOCore
+
+/// Incremental RESP parser: hiredis's `redisReader`, fed with whatever bytes arrive, yielding ``RedisValue``s.
+///
+/// hiredis does the parsing because it is small, battle-tested and fast; this wrapper only owns the C reader's
+/// lifetime and converts each finished `redisReply` tree into Swift values, freeing the tree at once. Bytes may be
+/// fed in any split (a reply can span reads, a read can hold many replies): the reader buffers partial replies.
+///
+/// One reader per connection. Not thread-safe and not `Sendable`: it lives inside the channel handler, on its
+/// event loop. After ``next()`` throws, the stream is unrecoverable and the connection must be closed.
+/// This is the only file that touches hiredis.
+final class HiredisReader {
+    private let reader: UnsafeMutablePointer<redisReader>
+    private let allocator: ByteBufferAllocator
+
+    /// Creates an empty reader.
+    /// - Parameter allocator: Allocator for bulk-string buffers, usually the channel's.
+    init(allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        guard let reader = redisReaderCreate() else {
+            fatalError("redisReaderCreate failed: out of memory")
+        }
+        self.reader = reader
+        self.allocator = allocator
+    }
+
+    deinit {
+        redisReaderFree(reader)
+    }
+
+    /// Appends received bytes to the reader's buffer. Parsing happens in ``next()``.
+    /// - Parameter buffer: The bytes as read from the socket; not consumed.
+    /// - Throws: ``RedisError/protocolError(_:)`` if the reader is already in an error state.
+    func feed(_ buffer: ByteBuffer) throws(RedisError) {
+        let status = buffer.withUnsafeReadableBytes { bytes -> Int32 in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                return REDIS_OK
+            }
+            return redisReaderFeed(reader, base.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
+        if status != REDIS_OK {
+            throw .protocolError(errorMessage)
+        }
+    }
+
+    /// Returns the next complete reply, or `nil` if more bytes are needed.
+    /// - Throws: ``RedisError/protocolError(_:)`` if the bytes are not valid RESP.
+    func next() throws(RedisError) -> RedisValue? {
+        var rawReply: UnsafeMutableRawPointer?
+        guard redisReaderGetReply(reader, &rawReply) == REDIS_OK else {
+            throw .protocolError(errorMessage)
+        }
+        guard let rawReply else {
+            return nil
+        }
+        defer { freeReplyObject(rawReply) }
+        return convert(rawReply.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// hiredis's description of its error, from the fixed-size `errstr` field.
+    private var errorMessage: String {
+        withUnsafeBytes(of: &reader.pointee.errstr) { bytes in
+            let text = bytes.prefix { $0 != 0 }
+            return text.isEmpty ? "unknown hiredis reader error" : String(decoding: text, as: UTF8.self)
+        }
+    }
+
+    /// Converts one reply tree; hiredis caps nesting at a few levels, so recursion depth is bounded.
+    private func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+        switch reply.pointee.type {
+        case REDIS_REPLY_STRING:
+            var buffer = allocator.buffer(capacity: reply.pointee.len)
+            buffer.writeBytes(UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len))
+            return .bulkString(buffer)
+        case REDIS_REPLY_STATUS:
+            return .simpleString(text(of: reply))
+        case REDIS_REPLY_ERROR:
+            return .error(text(of: reply))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int64(reply.pointee.integer))
+        case REDIS_REPLY_NIL:
+            return .null
+        case REDIS_REPLY_ARRAY:
+            var elements: [RedisValue] = []
+            elements.reserveCapacity(reply.pointee.elements)
+            for index in 0..<reply.pointee.elements {
+                if let element = reply.pointee.element[index] {
+                    elements.append(convert(element))
+                } else {
+                    elements.append(.null)
+                }
+            }
+            return .array(elements)
+        default:
+            // hiredis 0.14 only produces the six RESP2 types above; a newer library could add RESP3 ones.
+            return .error("unsupported hiredis reply type \(reply.pointee.type)")
+        }
+    }
+
+    private func text(of reply: UnsafeMutablePointer<redisReply>) -> String {
+        String(decoding: UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len), as: UTF8.self)
+    }
+}
+
+@available(*, unavailable)
+extension HiredisReader: Sendable {}

@@ -1,0 +1,91 @@
+import NIOCore
+
+/// Bridges one TCP channel to its ``RedisConnection``.
+///
+/// It parses incoming bytes with a per-channel ``HiredisReader`` (created when added, freed when removed) and hands
+/// each reply to the connection in arrival order; it writes encoded commands and coalesces all writes issued in
+/// one event-loop tick into a single flush, so concurrent requests share one `writev`.
+///
+/// It does not match replies to commands, time anything out, or reconnect: those are decisions of the connection's
+/// state machine. It ignores writability: Redis drains its socket quickly, and commands are bounded by their
+/// timeout.
+final class RedisChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let connection: RedisConnection
+    private var reader: HiredisReader?
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+
+    /// - Parameter connection: Receives replies and lifecycle events; lives on the channel's event loop.
+    init(connection: RedisConnection) {
+        self.connection = connection
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.reader = HiredisReader(allocator: context.channel.allocator)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.reader = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connection.channelActive(self, channel: context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The reader may hold a partial reply; nothing will complete it now.
+        reader = nil
+        connection.channelInactive()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let reader else {
+            return
+        }
+        do {
+            try reader.feed(unwrapInboundIn(data))
+            while let value = try reader.next() {
+                connection.received(value)
+            }
+        } catch {
+            // hiredis cannot resynchronise after a protocol error: stop reading, the connection closes us.
+            self.reader = nil
+            connection.receivedInvalidData(error)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Socket errors (reset, broken pipe) end the connection; `channelInactive` reports it.
+        context.close(promise: nil)
+    }
+
+    /// Writes a command now and makes sure one flush follows at the end of this event-loop tick.
+    func write(_ command: RedisCommand) {
+        guard let context else {
+            return
+        }
+        context.write(wrapOutboundOut(command.encoded), promise: nil)
+        if !flushScheduled {
+            flushScheduled = true
+            context.eventLoop.assumeIsolated().execute {
+                self.flushScheduled = false
+                self.context?.flush()
+            }
+        }
+    }
+
+    /// Closes the channel; `channelInactive` follows.
+    func close() {
+        context?.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension RedisChannelHandler: Sendable {}

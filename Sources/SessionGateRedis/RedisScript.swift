@@ -1,0 +1,38 @@
+import CCrypto
+
+/// A Lua script identified by the SHA1 Redis uses to cache it.
+///
+/// The digest is computed once, here, so ``RedisClient/eval(_:keys:arguments:on:)`` can send the short
+/// `EVALSHA` on every call and only ship the source when the server answers `NOSCRIPT` (after a restart or
+/// `SCRIPT FLUSH`). Create scripts once (for example as `static let`s) rather than per request.
+public struct RedisScript: Sendable, Hashable {
+    /// The Lua source sent with `EVAL`.
+    public let source: String
+    /// The lowercase hex SHA1 of ``source``, as `SCRIPT LOAD` would return it.
+    public let sha1: String
+
+    /// Creates a script and computes its SHA1 with libcrypto.
+    /// - Parameter source: The Lua source, exactly as Redis should hash it.
+    public init(_ source: String) {
+        self.source = source
+        self.sha1 = Self.hexSHA1(of: source)
+    }
+
+    private static func hexSHA1(of source: String) -> String {
+        var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
+        let bytes = Array(source.utf8)
+        bytes.withUnsafeBufferPointer { input in
+            digest.withUnsafeMutableBufferPointer { output in
+                _ = SHA1(input.baseAddress, input.count, output.baseAddress)
+            }
+        }
+        let hexDigits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(digest.count * 2)
+        for byte in digest {
+            hex.append(hexDigits[Int(byte >> 4)])
+            hex.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+}
