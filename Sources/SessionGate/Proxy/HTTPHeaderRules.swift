@@ -9,7 +9,7 @@ enum HTTPHeaderRules {
     /// Headers the proxy sets itself; identity headers may not take these names.
     static let reserved: Set<String> = hopByHop.union([
         "host", "content-length", "cookie", "set-cookie", "authorization", "x-forwarded-for", "x-forwarded-proto",
-        "x-forwarded-host", "x-request-id", "forwarded",
+        "x-forwarded-host", "x-request-id", "x-real-ip", "forwarded",
     ])
 
     /// True for an RFC 9110 token: the syntax of header and cookie names.

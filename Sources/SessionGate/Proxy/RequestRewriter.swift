@@ -4,7 +4,8 @@ import NIOHTTP1
 ///
 /// Removes what must never pass (hop-by-hop headers and those named in `Connection`, any client copy of an identity
 /// header, the session token in cookie or header, client-set `X-Forwarded-Proto`/`-Host`), then adds what the
-/// upstream is owed: identity headers, `X-Forwarded-For` (appended), `-Proto`, `-Host` and `X-Request-ID`.
+/// upstream is owed: identity headers, `X-Forwarded-For` (appended), `-Proto`, `-Host`, `X-Real-IP` (the client as
+/// resolved through trusted proxies) and `X-Request-ID`.
 /// It does not touch the body or decide routing.
 struct RequestRewriter: Sendable {
     /// Lowercased names of identity headers, stripped from every client request.
@@ -22,7 +23,10 @@ struct RequestRewriter: Sendable {
 
     /// What the proxy knows about the request beyond its head.
     struct Context {
+        /// The TCP peer, appended to `X-Forwarded-For`.
         var peerAddress: String
+        /// The client as resolved through trusted proxies (``ClientAddressResolver``), sent as `X-Real-IP`.
+        var clientAddress: String
         var requestID: String
         var identity: SessionIdentity?
     }
@@ -45,7 +49,7 @@ struct RequestRewriter: Sendable {
             switch lower {
             case "x-forwarded-for":
                 forwardedFor.append(value)
-            case "x-forwarded-proto", "x-forwarded-host", "x-request-id":
+            case "x-forwarded-proto", "x-forwarded-host", "x-request-id", "x-real-ip":
                 continue
             case "cookie":
                 if let kept = withoutSessionCookie(value) { headers.add(name: name, value: kept) }
@@ -58,6 +62,7 @@ struct RequestRewriter: Sendable {
         }
         forwardedFor.append(context.peerAddress)
         headers.add(name: "X-Forwarded-For", value: forwardedFor.joined(separator: ", "))
+        headers.add(name: "X-Real-IP", value: context.clientAddress)
         headers.add(name: "X-Forwarded-Proto", value: "http")
         if let host = client.headers.first(name: "host") { headers.add(name: "X-Forwarded-Host", value: host) }
         headers.add(name: "X-Request-ID", value: context.requestID)

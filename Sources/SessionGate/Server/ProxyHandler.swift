@@ -175,8 +175,10 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .refuse(let kind, let clearCookie):
             answer(exchange, with: Self.errorResponse(for: kind), clearCookie: clearCookie)
         case .forward(let identity):
+            let clientAddress = proxy.clientAddresses.clientAddress(
+                peer: peerAddress, forwardedFor: exchange.head.headers[canonicalForm: "x-forwarded-for"].map(String.init))
             let context = RequestRewriter.Context(
-                peerAddress: peerAddress, requestID: exchange.requestID, identity: identity)
+                peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)
             connectUpstream(exchange, fresh: false)
         }
