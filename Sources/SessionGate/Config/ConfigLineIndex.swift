@@ -14,7 +14,7 @@ struct ConfigLineIndex {
             lineNumber += 1
             let line = rawLine.drop(while: { $0 == " " || $0 == "\t" })
             if line.hasPrefix("[[") {
-                guard let end = line.range(of: "]]") else { continue }
+                guard let end = line.firstRange(of: "]]") else { continue }
                 let name = Self.normalize(line[line.index(line.startIndex, offsetBy: 2)..<end.lowerBound])
                 let index = arrayCounts[name, default: 0]
                 arrayCounts[name] = index + 1

@@ -4,6 +4,9 @@ struct CompiledRoute: Sendable {
     let upstreamIndex: Int
     let auth: RouteAuth
     let roles: [String]
+
+    /// Stands in for the route of a request the proxy answers before routing (400, 404).
+    static let none = CompiledRoute(path: "", upstreamIndex: -1, auth: .public, roles: [])
 }
 
 /// Longest-prefix routing, built once at config load.

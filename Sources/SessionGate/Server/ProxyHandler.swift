@@ -147,11 +147,12 @@ final class ProxyHandler: ChannelDuplexHandler {
         let requestID = head.headers.first(name: "x-request-id").flatMap {
             RequestRewriter.isWellFormedRequestID($0) ? $0 : nil
         } ?? loop.nextRequestID()
+        if let problem = RequestTarget.problem(in: head.uri) {
+            answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .badRequest(problem))
+            return
+        }
         guard let route = proxy.routes.match(head.uri) else {
-            let exchange = Exchange(
-                head: head, route: CompiledRoute(path: "", upstreamIndex: -1, auth: .public, roles: []),
-                presented: .none, requestID: requestID)
-            answer(exchange, with: .notFound)
+            answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .notFound)
             return
         }
         let presented = proxy.extractor.extract(from: head.headers)

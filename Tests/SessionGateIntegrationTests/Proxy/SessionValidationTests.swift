@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+@testable import SessionGate
+
+/// Validation, sliding refresh and absolute expiry against a real Redis.
+@Suite("Proxy session validation")
+struct SessionValidationTests {
+    @Test func malformedIDsAreRefusedWithoutAnyRedisCommand() async throws {
+        let harness = try await ProxyHarness.start()
+        defer { Task { await harness.stop() } }
+        let before = try harness.scriptCalls()
+        let totalBefore = try harness.redis.commandCount("hmget") + harness.redis.commandCount("get")
+
+        for bad in ["short", String(repeating: "a", count: 51), "zzzzzzzz" + String(repeating: "A", count: 43), "../../etc/passwd"] {
+            let viaHeader = try await harness.get("/app/", headers: [("X-Session-ID", bad)])
+            #expect(viaHeader.status == 401)
+            #expect(viaHeader.errorCode == "unauthorized")
+            let viaCookie = try await harness.get("/app/", headers: [("Cookie", "session_id=\(bad)")])
+            #expect(viaCookie.status == 401)
+        }
+
+        #expect(try harness.scriptCalls() == before)
+        #expect(try harness.redis.commandCount("hmget") + harness.redis.commandCount("get") == totalBefore)
+        #expect(harness.upstream.requestsServed == 0)
+    }
+
+    @Test func redisTTLRightAfterARequestEqualsTheIdleTimeout() async throws {
+        var options = ProxyHarness.Options()
+        options.idleTimeout = "60s"
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let token = try await harness.login()
+        let key = harness.sessionKey(token)
+        // Let the TTL run down, then show that one request moves it back to idle_timeout.
+        _ = try harness.redis.command("PEXPIRE", key, "10000")
+
+        let response = try await harness.get("/app/", headers: [("X-Session-ID", token)])
+
+        #expect(response.status == 200)
+        let ttl = try #require(Int(try harness.redis.command("PTTL", key)))
+        #expect(abs(ttl - 60_000) <= 1_000, "PTTL was \(ttl) ms")
+        // The raw token is in no key and no value.
+        #expect(!key.contains(token))
+        #expect(try !harness.redis.command("HGETALL", key).contains(token))
+    }
+
+    @Test func aSessionDiesAtTheAbsoluteTimeoutHoweverActive() async throws {
+        var options = ProxyHarness.Options()
+        options.idleTimeout = "1m"
+        options.absoluteTimeout = "2s"
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let token = try await harness.login()
+        let key = harness.sessionKey(token)
+        let started = ContinuousClock.now
+
+        var lastSuccess = Duration.zero
+        var firstRefusal: Duration?
+        while ContinuousClock.now - started < .seconds(4) {
+            let response = try await harness.get("/app/", headers: [("X-Session-ID", token)])
+            let elapsed = ContinuousClock.now - started
+            if response.status == 200 {
+                #expect(firstRefusal == nil, "a refused session came back")
+                lastSuccess = elapsed
+                // The TTL never outlives the absolute lifetime.
+                if let ttl = Int(try harness.redis.command("PTTL", key)), ttl > 0 { #expect(ttl <= 2_000) }
+            } else {
+                #expect(response.status == 401)
+                if firstRefusal == nil { firstRefusal = elapsed }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+
+        #expect(lastSuccess > .milliseconds(1_000), "the session should work while it lives")
+        let refusedAt = try #require(firstRefusal)
+        #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(2_700), "refused at \(refusedAt)")
+    }
+
+    @Test func anUnusedSessionExpiresAfterTheIdleTimeout() async throws {
+        var options = ProxyHarness.Options()
+        options.idleTimeout = "1s"
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let token = try await harness.login()
+
+        #expect(try await harness.get("/app/", headers: [("X-Session-ID", token)]).status == 200)
+        try await Task.sleep(for: .milliseconds(1_300))
+
+        let response = try await harness.get("/app/", headers: [("Cookie", "session_id=\(token)")])
+        #expect(response.status == 401)
+        #expect(response.headers(named: "Set-Cookie").contains { $0.hasPrefix("session_id=;") && $0.contains("Max-Age=0") })
+    }
+
+    @Test func revokedSessionsAreRefused() async throws {
+        let harness = try await ProxyHarness.start()
+        defer { Task { await harness.stop() } }
+        let first = try await harness.login(user: "9")
+        let second = try await harness.login(user: "9")
+        let other = try await harness.login(user: "10")
+
+        #expect(try await harness.store.revokeAll(userID: "9") == 2)
+
+        #expect(try await harness.get("/app/", headers: [("X-Session-ID", first)]).status == 401)
+        #expect(try await harness.get("/app/", headers: [("X-Session-ID", second)]).status == 401)
+        #expect(try await harness.get("/app/", headers: [("X-Session-ID", other)]).status == 200)
+    }
+}

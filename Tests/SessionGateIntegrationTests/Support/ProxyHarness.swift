@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SessionGateRedis
+
+@testable import SessionGate
+
+/// A whole SessionGate in the test process: its own real redis-server, a real upstream, and the proxy on a free
+/// loopback port, configured from TOML exactly as a user would write it.
+///
+/// Routes: `/app/` required, `/admin/` required with role `admin`, `/public/` public, `/optional/` optional,
+/// `/dead/` public to an upstream whose port nothing listens on. Anything else has no route.
+final class ProxyHarness: Sendable {
+    let redis: RedisServer
+    let upstream: TestUpstream
+    let port: Int
+    let configuration: ProxyConfiguration
+    let store: SessionStore
+    private let server: ProxyServer
+    private let redisClient: RedisClient?
+    private let group: MultiThreadedEventLoopGroup
+
+    struct Options {
+        var idleTimeout = "30m"
+        var absoluteTimeout = "24h"
+        var responseTimeout = "5s"
+        var store = "redis"
+        var trustedProxies = "[\"127.0.0.1/32\"]"
+    }
+
+    static func start(_ options: Options = Options()) async throws -> ProxyHarness {
+        let redis = try await RedisServer.start()
+        let upstream = try await TestUpstream.start()
+        let port = try freeLoopbackPort()
+        let deadPort = try freeLoopbackPort()
+        let toml = """
+            [server]
+            listen = "127.0.0.1:\(port)"
+            trusted_proxies = \(options.trustedProxies)
+            threads = 2
+
+            [session]
+            store = "\(options.store)"
+            idle_timeout = "\(options.idleTimeout)"
+            absolute_timeout = "\(options.absoluteTimeout)"
+            cookie_secure = false
+
+            [redis]
+            address = "127.0.0.1:\(redis.port)"
+            key_prefix = "sg:"
+            connections = 2
+            timeout = "300ms"
+
+            [[upstream]]
+            name = "app"
+            servers = ["127.0.0.1:\(upstream.port)"]
+            connect_timeout = "1s"
+            response_timeout = "\(options.responseTimeout)"
+
+            [[upstream]]
+            name = "dead"
+            servers = ["127.0.0.1:\(deadPort)"]
+
+            [[route]]
+            path = "/app/"
+            upstream = "app"
+
+            [[route]]
+            path = "/admin/"
+            upstream = "app"
+            roles = ["admin"]
+
+            [[route]]
+            path = "/public/"
+            upstream = "app"
+            auth = "public"
+
+            [[route]]
+            path = "/optional/"
+            upstream = "app"
+            auth = "optional"
+
+            [[route]]
+            path = "/dead/"
+            upstream = "dead"
+            auth = "public"
+            """
+        let configuration = try ConfigLoader.parse(toml)
+        var logger = Logger(label: "sessiongate-test")
+        logger.logLevel = .critical
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.server.threads)
+        let stores = SessionStoreFactory(configuration: configuration, group: group, logger: logger)
+        stores.redis?.start()
+        _ = await stores.redis?.waitUntilConnected(timeout: .seconds(5))
+        let server = try ProxyServer(configuration: configuration, store: stores.store, group: group, logger: logger)
+        try await server.start()
+        return ProxyHarness(
+            redis: redis, upstream: upstream, port: port, configuration: configuration, store: stores.store,
+            server: server, redisClient: stores.redis, group: group)
+    }
+
+    private init(
+        redis: RedisServer, upstream: TestUpstream, port: Int, configuration: ProxyConfiguration, store: SessionStore,
+        server: ProxyServer, redisClient: RedisClient?, group: MultiThreadedEventLoopGroup
+    ) {
+        self.redis = redis
+        self.upstream = upstream
+        self.port = port
+        self.configuration = configuration
+        self.store = store
+        self.server = server
+        self.redisClient = redisClient
+        self.group = group
+    }
+
+    /// Creates a session the way `sessiongate session create` does and returns its token.
+    func login(user: String = "42", name: String = "alice", roles: [String] = ["admin", "user"]) async throws -> String {
+        try await store.create(NewSession(userID: user, userName: name, roles: roles)).token.rawValue
+    }
+
+    /// A GET on a fresh connection.
+    func get(_ uri: String, headers: [(String, String)] = []) async throws -> TestResponse {
+        try await TestHTTPClient.get(port: port, uri: uri, headers: headers)
+    }
+
+    /// The Redis key of a session token, per the documented schema.
+    func sessionKey(_ token: String) -> String {
+        RedisSessionKeys(prefix: "sg:").session(SessionToken(token)!)
+    }
+
+    /// Calls of the session scripts Redis has run so far (EVALSHA and EVAL).
+    func scriptCalls() throws -> Int {
+        try redis.commandCount("evalsha") + redis.commandCount("eval")
+    }
+
+    func stop() async {
+        await server.stop()
+        await redisClient?.shutdown()
+        try? await group.shutdownGracefully()
+        await upstream.stop()
+        redis.stop()
+    }
+}
+
+extension TestResponse {
+    /// The headers the echo upstream received, as (name, value) pairs.
+    func upstreamHeaders() throws -> [(String, String)] {
+        let json = try self.json()
+        let pairs = json["headers"] as? [[String]] ?? []
+        return pairs.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+    }
+
+    /// Every value the upstream received for `name` (case-insensitive).
+    func upstreamHeader(_ name: String) throws -> [String] {
+        try upstreamHeaders().filter { $0.0.lowercased() == name.lowercased() }.map(\.1)
+    }
+
+    /// The `error` field of a JSON error body.
+    var errorCode: String? { (try? json())?["error"] as? String }
+}
