@@ -60,7 +60,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionGateTests",
-            dependencies: ["SessionGate", "SessionGateRedis"]
+            dependencies: [
+                "SessionGate",
+                "SessionGateRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "SessionGateIntegrationTests",
@@ -70,6 +74,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

@@ -51,7 +51,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
         do {
             try reader.feed(unwrapInboundIn(data))
-            while let value = try reader.next() {
+            // Re-check `self.reader` per reply: handing one over may close this channel (a failed handshake, or a
+            // caller's callback), and the replies still buffered behind it belong to nobody.
+            while self.reader != nil, let value = try reader.next() {
                 connection.received(value)
             }
         } catch {
@@ -81,8 +83,9 @@ final class RedisChannelHandler: ChannelInboundHandler {
         }
     }
 
-    /// Closes the channel; `channelInactive` follows.
+    /// Stops parsing and closes the channel; `channelInactive` follows.
     func close() {
+        reader = nil
         context?.close(promise: nil)
     }
 }

@@ -59,10 +59,12 @@ extension RedisConnectionStateMachine {
             }
             state = .ready(connection, inFlight: queued)
             return .becameReady(connection, writing: queued)
-        case .closing, .shutdown:
-            // Late bytes from a connection we already gave up on.
+        case .idle, .connecting, .closing, .backoff, .shutdown:
+            // Late replies from a connection we already gave up on: closing it can complete synchronously while
+            // the handler still holds more replies from the same read (AUTH's error, then SELECT's). The server
+            // decides what arrives, so this must never trap.
             return .none
-        case .idle, .connecting, .backoff, .modifying:
+        case .modifying:
             preconditionFailure("received() when state is \(state)")
         }
     }
@@ -76,9 +78,9 @@ extension RedisConnectionStateMachine {
         case .handshaking(let connection, let attempt, _, _, let queued):
             state = .closing(attempt: attempt + 1)
             return .close(connection, timedOut: [], failing: queued, error: .connectionUnavailable, reason: error)
-        case .closing, .shutdown:
+        case .idle, .connecting, .closing, .backoff, .shutdown:
             return .none
-        case .idle, .connecting, .backoff, .modifying:
+        case .modifying:
             preconditionFailure("receivedInvalidData() when state is \(state)")
         }
     }

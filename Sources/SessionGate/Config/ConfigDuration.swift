@@ -20,8 +20,9 @@ enum ConfigDuration {
             guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }) else { return nil }
             rest = rest.dropFirst(unit.suffix.count)
             let (product, overflow) = value.multipliedReportingOverflow(by: unit.nanoseconds)
-            guard !overflow else { return nil }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !overflow, !sumOverflow else { return nil }
+            total = sum
         }
         return .nanoseconds(total)
     }

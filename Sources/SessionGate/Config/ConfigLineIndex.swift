@@ -19,6 +19,7 @@ struct ConfigLineIndex {
                 let index = arrayCounts[name, default: 0]
                 arrayCounts[name] = index + 1
                 table = "\(name)[\(index)]"
+                record(name, lineNumber)
                 record(table, lineNumber)
             } else if line.hasPrefix("[") {
                 guard let end = line.firstIndex(of: "]") else { continue }

@@ -132,22 +132,26 @@ final class ConfigTable {
         return choice
     }
 
-    func stringArray(_ key: String) -> [String]? {
+    /// The strings of an array, each with its position in the file's array (non-strings are reported and skipped,
+    /// and later entries keep their own index in messages).
+    func indexedStringArray(_ key: String) -> [(index: Int, value: String)]? {
         guard let value = value(key) else { return nil }
         guard case .array(let items) = value else {
             problem(key, "expected an array of strings, found \(value.kindName)")
             return nil
         }
-        var strings: [String] = []
+        var strings: [(index: Int, value: String)] = []
         for (index, item) in items.enumerated() {
             guard case .string(let s) = item else {
                 problems.add("\(keyPath(key))[\(index)]", "expected a string, found \(item.kindName)")
                 continue
             }
-            strings.append(s)
+            strings.append((index, s))
         }
         return strings
     }
+
+    func stringArray(_ key: String) -> [String]? { indexedStringArray(key)?.map(\.value) }
 
     /// A sub-table (`[section]`); an empty one when absent.
     func table(_ key: String) -> ConfigTable {

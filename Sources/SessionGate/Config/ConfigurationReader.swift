@@ -18,7 +18,7 @@ struct ConfigurationReader {
     private func readServer(_ table: ConfigTable) -> ServerConfiguration {
         var server = ServerConfiguration()
         server.listen = hostPort(table, "listen") ?? server.listen
-        for (index, text) in (table.stringArray("trusted_proxies") ?? []).enumerated() {
+        for (index, text) in table.indexedStringArray("trusted_proxies") ?? [] {
             if let cidr = CIDR(text) {
                 server.trustedProxies.append(cidr)
             } else {
@@ -37,6 +37,9 @@ struct ConfigurationReader {
         session.store = table.choice("store", default: session.store)
         session.cookieName = token(table, "cookie_name", default: session.cookieName, what: "cookie name")
         session.headerName = token(table, "header_name", default: session.headerName, what: "header name")
+        if HTTPHeaderRules.reserved.contains(session.headerName.lowercased()) {
+            table.problem("header_name", "\"\(session.headerName)\" is a header the proxy manages itself; choose another name")
+        }
         session.idleTimeout = table.duration("idle_timeout", default: session.idleTimeout)
         session.absoluteTimeout = table.duration("absolute_timeout", default: session.absoluteTimeout)
         session.cookieSecure = table.bool("cookie_secure", default: session.cookieSecure)
@@ -121,8 +124,8 @@ struct ConfigurationReader {
                 table.problem("name", "\"\(name)\" is used by another [[upstream]] (names must be unique)")
             }
             var servers: [HostPort] = []
-            if let list = table.stringArray("servers") {
-                for (index, text) in list.enumerated() {
+            if let list = table.indexedStringArray("servers") {
+                for (index, text) in list {
                     switch HostPort.parse(text) {
                     case .success(let address): servers.append(address)
                     case .failure(let error): problems.add("\(table.keyPath("servers"))[\(index)]", "\"\(text)\": \(error)")
@@ -163,11 +166,12 @@ struct ConfigurationReader {
                 table.problem("upstream", "\"\(upstream)\" is not the name of an [[upstream]] (defined: \(names))")
             }
             let auth = table.choice("auth", default: RouteAuth.required)
-            let roles = table.stringArray("roles") ?? []
+            let indexedRoles = table.indexedStringArray("roles") ?? []
+            let roles = indexedRoles.map(\.value)
             if !roles.isEmpty && auth != .required {
                 table.problem("roles", "roles can only be enforced on a route with auth = \"required\"")
             }
-            for (index, role) in roles.enumerated() where role.isEmpty || role.contains(where: { $0 == "," || $0.isWhitespace }) {
+            for (index, role) in indexedRoles where role.isEmpty || role.contains(where: { $0 == "," || $0.isWhitespace }) {
                 problems.add("\(table.keyPath("roles"))[\(index)]", "\"\(role)\" is not a role name (no commas or spaces)")
             }
             table.finish()

@@ -12,7 +12,7 @@ struct SessionValidationTests {
         let before = try harness.scriptCalls()
         let totalBefore = try harness.redis.commandCount("hmget") + harness.redis.commandCount("get")
 
-        for bad in ["short", String(repeating: "a", count: 51), "zzzzzzzz" + String(repeating: "A", count: 43), "../../etc/passwd"] {
+        for bad in ["short", String(repeating: "a", count: 52), "zzzzzzzz" + String(repeating: "A", count: 43), "../../etc/passwd"] {
             let viaHeader = try await harness.get("/app/", headers: [("X-Session-ID", bad)])
             #expect(viaHeader.status == 401)
             #expect(viaHeader.errorCode == "unauthorized")
@@ -74,7 +74,7 @@ struct SessionValidationTests {
 
         #expect(lastSuccess > .milliseconds(1_000), "the session should work while it lives")
         let refusedAt = try #require(firstRefusal)
-        #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(2_700), "refused at \(refusedAt)")
+        #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(3_500), "refused at \(refusedAt)")
     }
 
     @Test func anUnusedSessionExpiresAfterTheIdleTimeout() async throws {

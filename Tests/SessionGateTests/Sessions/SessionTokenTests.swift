@@ -1,0 +1,86 @@
+import Testing
+
+@testable import SessionGate
+
+@Suite("SessionToken")
+struct SessionTokenTests {
+    /// A well-formed token: 8 lowercase hex, then 43 base64url characters.
+    static let fixed = "0123abcd" + String(repeating: "A", count: 43)
+
+    @Test func generatedTokenHasTheDocumentedShape() throws {
+        let tag = SessionToken.tag(forUser: "42")
+        let token = SessionToken.generate(tag: tag)
+
+        #expect(token.rawValue.count == 51)
+        #expect(token.rawValue.utf8.count == 51)
+        #expect(token.rawValue.hasPrefix(tag))
+        #expect(token.tag == Substring(tag))
+        // What was generated is accepted back when a client presents it.
+        let parsed = try #require(SessionToken(token.rawValue))
+        #expect(parsed == token)
+    }
+
+    @Test func tagIsTheFirstEightHexDigitsOfTheUsersHash() {
+        // printf 'sessiongate-user:42' | sha256sum
+        #expect(SessionToken.tag(forUser: "42") == "5c1da3ca")
+        #expect(SessionToken.tag(forUser: "alice@example.com") == "0e48c68e")
+        #expect(SessionToken.tag(forUser: "42") == SessionToken.tag(forUser: "42"))
+        #expect(SessionToken.tag(forUser: "43") != SessionToken.tag(forUser: "42"))
+    }
+
+    @Test func randomPartCarriesAtLeast256Bits() {
+        let tag = SessionToken.tag(forUser: "42")
+        let tokens = (0..<100).map { _ in SessionToken.generate(tag: tag) }
+        let randomParts = tokens.map { String($0.rawValue.dropFirst(SessionToken.tagLength)) }
+
+        // 43 base64url characters: 258 bits of room for 32 random bytes.
+        #expect(randomParts.allSatisfy { $0.count == 43 })
+        #expect(Set(randomParts).count == tokens.count)
+        #expect(tokens[0] != tokens[1])
+        // Every one of the 64 symbols turns up in 100 × 42 full-entropy characters (hex would give only 16).
+        let symbols = Set(randomParts.flatMap { $0.dropLast() })
+        #expect(symbols.count == 64)
+        // The last character carries 2 bits of the 32nd byte and 4 zero bits: exactly 32 bytes were encoded.
+        let lastSymbols = Set("AEIMQUYcgkosw048")
+        #expect(randomParts.allSatisfy { lastSymbols.contains($0.last!) })
+    }
+
+    @Test func acceptsAWellFormedToken() throws {
+        let token = try #require(SessionToken(Self.fixed))
+        #expect(token.rawValue == Self.fixed)
+        #expect(token.tag == "0123abcd")
+        let withEveryAlphabetClass = "abcdef09" + "AZaz09-_" + String(repeating: "x", count: 35)
+        #expect(SessionToken(withEveryAlphabetClass) != nil)
+        #expect(SessionToken(Substring("xx" + Self.fixed + "yy").dropFirst(2).dropLast(2)) != nil)
+    }
+
+    @Test(arguments: [
+        "", String(fixed.dropLast()), fixed + "A", String(repeating: "a", count: 8),
+        "0123ABCD" + String(repeating: "A", count: 43),  // uppercase hex in the tag
+        "0123abcg" + String(repeating: "A", count: 43),  // not hex
+        "0123abc-" + String(repeating: "A", count: 43),  // base64url, but not in the tag
+        "0123abcd" + String(repeating: "A", count: 42) + "+",  // standard base64, not base64url
+        "0123abcd" + String(repeating: "A", count: 42) + "/",
+        "0123abcd" + String(repeating: "A", count: 42) + "=",  // padding
+        "0123abcd" + String(repeating: "A", count: 42) + " ",
+        "0123abcd" + String(repeating: "A", count: 41) + "é",  // 51 bytes, not all ASCII
+        "0123abcd" + String(repeating: "A", count: 42) + "\n",
+    ])
+    func rejectsMalformedTokens(text: String) {
+        #expect(SessionToken(text) == nil)
+    }
+
+    @Test func hashIsSHA256HexOfTheWholeToken() throws {
+        let token = try #require(SessionToken(Self.fixed))
+        // printf '0123abcdAAA…A' | sha256sum
+        #expect(token.hashHex == "2d8c6993c63f77519b7627488ee36ca95dd62c9e1286e33a3ddfe57b347aac84")
+        #expect(token.hashHex.count == 64)
+        #expect(token.hashHex.allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(token.hashHex != token.rawValue)
+        #expect(!token.hashHex.contains(token.rawValue))
+
+        let other = SessionToken.generate(tag: "0123abcd")
+        #expect(other.hashHex != token.hashHex)
+        #expect(other.hashHex.count == 64)
+    }
+}
