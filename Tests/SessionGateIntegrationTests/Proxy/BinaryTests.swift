@@ -38,14 +38,20 @@ struct BinaryTests {
         return (status, process.stdout, process.stderr)
     }
 
-    @Test func sessionCreateAndRevokeWorkAgainstTheRunningProxy() async throws {
+    /// A real Redis and upstream, and the `sessiongate` binary running against them.
+    private func startProxyProcess() async throws -> (RedisServer, TestUpstream, Int, String, ChildProcess) {
         let redis = try await RedisServer.start()
-        defer { redis.stop() }
         let upstream = try await TestUpstream.start()
         let port = try freeLoopbackPort()
         let config = try writeConfig(redisPort: redis.port, upstreamPort: upstream.port, listenPort: port)
         let proxy = try ChildProcess.start(try sessiongateBinary(), arguments: ["--config", config])
         try await waitForPort(port, process: proxy)
+        return (redis, upstream, port, config, proxy)
+    }
+
+    @Test func sessionCreateAndRevokeWorkAgainstTheRunningProxy() async throws {
+        let (redis, upstream, port, config, proxy) = try await startProxyProcess()
+        defer { redis.stop() }
 
         let created = try await run(["session", "create", "--config", config, "--user", "42", "--name", "alice", "--roles", "admin,user"])
         #expect(created.status == 0, "stderr: \(created.stderr)")
@@ -113,13 +119,8 @@ struct BinaryTests {
     }
 
     @Test func bodiesOf256MBStreamBothWaysInBoundedMemory() async throws {
-        let redis = try await RedisServer.start()
+        let (redis, upstream, port, config, proxy) = try await startProxyProcess()
         defer { redis.stop() }
-        let upstream = try await TestUpstream.start()
-        let port = try freeLoopbackPort()
-        let config = try writeConfig(redisPort: redis.port, upstreamPort: upstream.port, listenPort: port)
-        let proxy = try ChildProcess.start(try sessiongateBinary(), arguments: ["--config", config])
-        try await waitForPort(port, process: proxy)
         let created = try await run(["session", "create", "--config", config, "--user", "1"])
         let token = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let size = 256 * 1024 * 1024
