@@ -15,6 +15,9 @@ public final class RedisClient: Sendable {
     private let eventLoopGroup: EventLoopGroup
     private let connections: [RedisConnection]
     private let routes: [(loop: EventLoop, route: RedisConnectionRoute)]
+    /// The connection receiving client-side-caching invalidations, when the client was created with a
+    /// ``RedisInvalidationSubscription``; started and shut down with the client.
+    public let invalidationListener: RedisInvalidationListener?
 
     /// Creates the client and its connections, spread round-robin over the group's loops. Nothing connects
     /// until ``start()``.
@@ -22,7 +25,12 @@ public final class RedisClient: Sendable {
     ///   - configuration: Server address, credentials, connection count and timeouts.
     ///   - eventLoopGroup: The loops the connections live on; usually the server's own group.
     ///   - logger: Receives connection problems (once per change) and recoveries.
-    public init(configuration: RedisClientConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger) {
+    ///   - invalidations: When given, a dedicated connection subscribes to invalidations of keys under its prefix
+    ///     (see ``RedisInvalidationListener``). Default: none.
+    public init(
+        configuration: RedisClientConfiguration, eventLoopGroup: EventLoopGroup, logger: Logger,
+        invalidations: RedisInvalidationSubscription? = nil
+    ) {
         let loops = Array(eventLoopGroup.makeIterator())
         let plan = RedisConnectionRoute.plan(loops: loops, count: max(configuration.connections, 1)) { loop in
             RedisConnection(configuration: configuration, eventLoop: loop, logger: logger)
@@ -30,6 +38,12 @@ public final class RedisClient: Sendable {
         self.eventLoopGroup = eventLoopGroup
         self.connections = plan.connections
         self.routes = plan.routes
+        self.invalidationListener = invalidations.map {
+            RedisInvalidationListener(
+                configuration: configuration, prefix: $0.prefix, clientName: $0.clientName,
+                heartbeatInterval: $0.heartbeatInterval,
+                eventLoop: eventLoopGroup.next(), logger: logger, onEvent: $0.onEvent)
+        }
     }
 
     /// Begins connecting every connection; does not wait. Commands sent before a connection is up are queued
@@ -38,6 +52,7 @@ public final class RedisClient: Sendable {
         for connection in connections {
             connection.start()
         }
+        invalidationListener?.start()
     }
 
     /// Waits until every connection is ready (connected, authenticated, database selected).
@@ -84,6 +99,7 @@ public final class RedisClient: Sendable {
         for close in closes {
             try? await close.get()
         }
+        await invalidationListener?.shutdown()
     }
 
     /// The route for `eventLoop`: its own if it is one of the group's loops; otherwise the current loop's when

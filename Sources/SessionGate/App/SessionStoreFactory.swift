@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SessionGateRedis
 
@@ -23,11 +24,28 @@ public struct SessionStoreFactory {
             clientConfiguration.username = redisConfiguration.username
             clientConfiguration.password = redisConfiguration.password
             clientConfiguration.database = redisConfiguration.database
-            let client = RedisClient(configuration: clientConfiguration, eventLoopGroup: group, logger: logger)
+            guard session.localCache else {
+                let client = RedisClient(configuration: clientConfiguration, eventLoopGroup: group, logger: logger)
+                self.redis = client
+                self.store = RedisSessionStore(
+                    client: client, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
+                    absoluteTimeout: session.absoluteTimeout)
+                return
+            }
+            // The near-cache: the client's invalidation connection feeds the cache the store serves from.
+            let cache = NIOLockedValueBox(
+                SessionNearCache(
+                    capacity: session.localCacheSize, idleTimeoutMs: session.idleTimeout.nanoseconds / 1_000_000,
+                    refreshIntervalMs: session.effectiveRefreshInterval.nanoseconds / 1_000_000))
+            let subscription = RedisInvalidationSubscription(prefix: redisConfiguration.keyPrefix) { event in
+                CachingSessionStore.handle(event, cache: cache)
+            }
+            let client = RedisClient(
+                configuration: clientConfiguration, eventLoopGroup: group, logger: logger, invalidations: subscription)
             self.redis = client
-            self.store = RedisSessionStore(
-                client: client, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
-                absoluteTimeout: session.absoluteTimeout)
+            self.store = CachingSessionStore(
+                client: client, cache: cache, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
+                absoluteTimeout: session.absoluteTimeout, refreshInterval: session.effectiveRefreshInterval)
         }
     }
 }

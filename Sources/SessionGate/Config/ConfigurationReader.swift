@@ -60,8 +60,28 @@ struct ConfigurationReader {
                 table.problem("cookie_domain", "\"\(domain)\" is not a domain name")
             }
         }
+        readNearCache(table, into: &session)
         table.finish()
         return session
+    }
+
+    /// `local_cache`, `local_cache_size`, `refresh_interval` (read even when the cache is off, so typos are caught).
+    private func readNearCache(_ table: ConfigTable, into session: inout SessionConfiguration) {
+        session.localCache = table.bool("local_cache", default: session.localCache)
+        session.localCacheSize = table.int("local_cache_size", default: session.localCacheSize, range: 1...10_000_000)
+        if table.string("refresh_interval") != nil {
+            let interval = table.duration("refresh_interval", default: session.effectiveRefreshInterval)
+            if interval >= session.idleTimeout {
+                table.problem(
+                    "refresh_interval",
+                    "\(ConfigDuration.format(interval)) must be less than idle_timeout (\(ConfigDuration.format(session.idleTimeout)))")
+            } else {
+                session.refreshInterval = interval
+            }
+        }
+        if session.localCache && session.store == .memory {
+            table.problem("local_cache", "needs store = \"redis\" (the memory store is already local)")
+        }
     }
 
     private func readRedis(_ table: ConfigTable) -> RedisConfiguration {

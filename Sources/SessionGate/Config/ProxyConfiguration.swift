@@ -73,7 +73,29 @@ public struct SessionConfiguration: Sendable {
     public var cookiePath: String = "/"
     /// `cookie_domain`: the cookie's `Domain`, if any. Default none (host-only cookie).
     public var cookieDomain: String? = nil
+    /// `local_cache`: keep validated sessions in this process and let Redis invalidate them (server-assisted
+    /// client-side caching). Only with `store = "redis"`. Default false.
+    public var localCache: Bool = false
+    /// `local_cache_size`: the most sessions kept in the near-cache; beyond it a random one is evicted.
+    /// Default 10000, range 1...10000000.
+    public var localCacheSize: Int = 10_000
+    /// `refresh_interval`: with the near-cache, the sliding expiry in Redis is refreshed only once it has fallen
+    /// more than this behind, so an unused session may expire up to this much before `idle_timeout`. Must be less than
+    /// `idle_timeout`. `nil` (not set): ``defaultRefreshInterval(idleTimeout:)``.
+    public var refreshInterval: TimeAmount? = nil
     public init() {}
+
+    /// The refresh interval in force: ``refreshInterval`` if set, else derived from ``idleTimeout``.
+    public var effectiveRefreshInterval: TimeAmount {
+        refreshInterval ?? Self.defaultRefreshInterval(idleTimeout: idleTimeout)
+    }
+
+    /// `idle_timeout / 10`, but at least 1 s (fewer refreshes for short timeouts) and at most `idle_timeout / 2`
+    /// (so it stays below `idle_timeout`): 3 minutes for the default 30 minutes.
+    public static func defaultRefreshInterval(idleTimeout: TimeAmount) -> TimeAmount {
+        let tenth = idleTimeout.nanoseconds / 10
+        return .nanoseconds(min(max(tenth, 1_000_000_000), idleTimeout.nanoseconds / 2))
+    }
 }
 
 /// How SessionGate reaches Redis.

@@ -24,6 +24,31 @@ enum RedisSessionScripts {
         """
     )
 
+    /// The near-cache's validation: like ``validate``, but writes only when the stored expiry has fallen more than
+    /// the refresh interval behind, because every write invalidates every instance's cached copy.
+    ///
+    /// KEYS[1] session, ARGV[1] idle timeout (ms), ARGV[2] refresh interval (ms). Returns nil, or
+    /// {user_id, user_name, roles, absolute_expires_at, expires_at, now} (`now` is Redis's clock, so the caller can
+    /// convert the expiries to its own clock). `last_seen_at` moves only on a refresh, so it is exact to within the
+    /// refresh interval.
+    static let validateDebounced = RedisScript(
+        """
+        local s = redis.call('HMGET', KEYS[1], 'user_id', 'user_name', 'roles', 'absolute_expires_at')
+        if not s[1] then return false end
+        \(now)
+        local abs = tonumber(s[4])
+        if not abs or now >= abs then redis.call('DEL', KEYS[1]); return false end
+        local ttl = math.min(tonumber(ARGV[1]), abs - now)
+        local left = redis.call('PTTL', KEYS[1])
+        if left < 0 or ttl - left > tonumber(ARGV[2]) then
+            redis.call('PEXPIRE', KEYS[1], ttl)
+            redis.call('HSET', KEYS[1], 'last_seen_at', now)
+            left = ttl
+        end
+        return {s[1], s[2], s[3], s[4], string.format('%d', now + left), string.format('%d', now)}
+        """
+    )
+
     /// KEYS[1] session, KEYS[2] user index; ARGV user_id, user_name, roles, idle ms, absolute ms, token hash.
     /// Returns {created_at, absolute_expires_at, expires_at}.
     static let create = RedisScript(

@@ -51,9 +51,11 @@ struct SessionValidationTests {
         options.absoluteTimeout = "2s"
         let harness = try await ProxyHarness.start(options)
         defer { Task { await harness.stop() } }
+        // Taken before the login: the absolute expiry counts from the session's creation, so a login slowed by a
+        // loaded machine must not make the session look refused early.
+        let started = ContinuousClock.now
         let token = try await harness.login()
         let key = harness.sessionKey(token)
-        let started = ContinuousClock.now
 
         var lastSuccess = Duration.zero
         var firstRefusal: Duration?

@@ -260,6 +260,13 @@ private final class SpawnedRedis: Sendable {
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0)
+        // NIO's sockets are not close-on-exec: without this, a server started while another test holds a connection
+        // would inherit that socket and keep it open after the test's own side closes it (its peer never sees EOF).
+        // (glibc ignores a close action whose descriptor was closed meanwhile.)
+        let inherited = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in inherited.compactMap({ Int32($0) }) where fd > 2 {
+            posix_spawn_file_actions_addclose(&fileActions, fd)
+        }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

@@ -1,0 +1,126 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import SessionGateRedis
+
+/// Sessions in Redis with a near-cache (`[session] local_cache = true`): validated sessions are served from this
+/// process's memory, and Redis says when they change.
+///
+/// Invalidations arrive on the client's ``RedisInvalidationListener`` (broadcast tracking of the key prefix, see
+/// ``RedisInvalidationStateMachine``); they are fed to ``handle(_:)``. The cache is bypassed, and flushed, whenever
+/// that subscription is down, so a lost invalidation can never leave a stale session in service. The races are
+/// handled in ``SessionNearCache``.
+///
+/// The sliding refresh is debounced: a cache hit goes to Redis only when the stored expiry has fallen more than
+/// `refresh_interval` behind (once in flight per session, in the background), and misses use a script that writes
+/// only under the same condition, because every write invalidates every instance's copy. A hit returns a succeeded
+/// future on the caller's loop: no thread hop, no Redis command.
+public final class CachingSessionStore: SessionStore {
+    private let client: RedisClient
+    private let backing: RedisSessionStore
+    private let keys: RedisSessionKeys
+    private let cache: NIOLockedValueBox<SessionNearCache>
+    private let arguments: [String]
+    private let now: @Sendable () -> Int64
+
+    /// - Parameters:
+    ///   - client: The client whose invalidation events are passed to ``handle(_:cache:)`` (``SessionStoreFactory``
+    ///     wires this).
+    ///   - cache: The cache the subscription feeds.
+    ///   - now: Local milliseconds since the epoch; only differences with Redis's clock are used.
+    init(
+        client: RedisClient, cache: NIOLockedValueBox<SessionNearCache>, keyPrefix: String, idleTimeout: TimeAmount,
+        absoluteTimeout: TimeAmount, refreshInterval: TimeAmount, now: @escaping @Sendable () -> Int64 = currentTimeMillis
+    ) {
+        self.client = client
+        self.backing = RedisSessionStore(
+            client: client, keyPrefix: keyPrefix, idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout)
+        self.keys = RedisSessionKeys(prefix: keyPrefix)
+        self.cache = cache
+        self.arguments = [String(idleTimeout.nanoseconds / 1_000_000), String(refreshInterval.nanoseconds / 1_000_000)]
+        self.now = now
+    }
+
+    /// Applies one event of the invalidation subscription to a cache.
+    static func handle(_ event: RedisInvalidationEvent, cache: NIOLockedValueBox<SessionNearCache>) {
+        cache.withLockedValue { cache in
+            switch event {
+            case .active: cache.activate()
+            case .inactive: cache.deactivate()
+            case .invalidateAll: cache.invalidateAll()
+            case .invalidate(let keys):
+                for key in keys { cache.invalidate(key) }
+            }
+        }
+    }
+
+    /// Whether cached sessions are being served (the invalidation subscription is up).
+    var isCaching: Bool { cache.withLockedValue { $0.isActive } }
+
+    /// Whether `token`'s session would be served from memory right now (for tests).
+    func isCached(_ token: SessionToken) -> Bool {
+        let key = keys.session(token)
+        return cache.withLockedValue { $0.isActive && $0.contains(key, now: self.now()) }
+    }
+
+    /// The Redis key of `token`'s session (for tests).
+    func sessionKey(_ token: SessionToken) -> String { keys.session(token) }
+
+    public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
+        let key = keys.session(token)
+        let now = self.now()
+        switch cache.withLockedValue({ $0.lookup(key, now: now) }) {
+        case .hit(let identity, let refresh):
+            if refresh {
+                read(key, on: eventLoop).whenComplete { _ in
+                    self.cache.withLockedValue { $0.refreshFinished(key) }
+                }
+            }
+            return eventLoop.makeSucceededFuture(identity)
+        case .miss:
+            return read(key, on: eventLoop)
+        }
+    }
+
+    /// Validates in Redis (refreshing if due) and offers the result to the cache.
+    private func read(_ key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
+        let ticket = cache.withLockedValue { $0.beginRead(key) }
+        // Taken before sending, so expiries converted to local time err early, never late.
+        let sentAt = now()
+        return client.eval(RedisSessionScripts.validateDebounced, keys: [key], arguments: arguments, on: eventLoop)
+            .flatMapErrorThrowing { error in
+                self.cache.withLockedValue { $0.store(nil, ticket: ticket) }
+                throw SessionStoreError.unavailable(String(describing: error))
+            }
+            .map { reply in
+                let entry = Self.entry(from: reply, localNow: sentAt)
+                self.cache.withLockedValue { $0.store(entry, ticket: ticket) }
+                return entry?.identity
+            }
+    }
+
+    /// Parses the script's reply; nil for a missing session or a record SessionGate did not write.
+    static func entry(from reply: RedisValue, localNow: Int64) -> SessionNearCache.Entry? {
+        guard let fields = reply.array, fields.count == 6, let userID = fields[0].string,
+            let absolute = fields[3].int, let expires = fields[4].int, let redisNow = fields[5].int
+        else { return nil }
+        let roles = fields[2].string ?? ""
+        let identity = SessionIdentity(
+            userID: userID, userName: fields[1].string ?? "",
+            roles: roles.isEmpty ? [] : roles.split(separator: ",").map(String.init),
+            expiresAt: expires, absoluteExpiresAt: absolute)
+        return SessionNearCache.Entry(
+            identity: identity, storedExpiry: localNow + (expires - redisNow),
+            absoluteExpiry: localNow + (absolute - redisNow))
+    }
+
+    public func create(_ session: NewSession) async throws -> CreatedSession {
+        try await backing.create(session)
+    }
+
+    /// Revokes in Redis, then evicts locally at once: Redis's invalidation reaches every instance, this one included,
+    /// but may arrive just after the reply; the explicit eviction makes "revoked" hold here the moment this returns.
+    public func revokeAll(userID: String) async throws -> Int {
+        defer { cache.withLockedValue { $0.invalidate(userID: userID) } }
+        return try await backing.revokeAll(userID: userID)
+    }
+}
