@@ -25,24 +25,36 @@ struct SessionExtractor: Sendable {
             return SessionToken(value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
         }
         if let value = headers.first(name: headerName) {
-            let trimmed = Substring(value).trimmingSpaces()
-            return SessionToken(trimmed).map { .token($0, fromCookie: false) } ?? .malformed(fromCookie: false)
+            return SessionToken(Substring(value).trimmingSpacesAndTabs()).map { .token($0, fromCookie: false) }
+                ?? .malformed(fromCookie: false)
         }
         return .none
     }
 
-    /// The first cookie named ``cookieName`` across all `Cookie` headers.
+    /// The first cookie named ``cookieName`` across all `Cookie` headers (each split on commas as well as
+    /// semicolons, as NIO's `canonicalForm` reads them).
     func cookieValue(in headers: HTTPHeaders) -> Substring? {
-        for header in headers[canonicalForm: "cookie"] {
-            for pair in header.split(separator: ";") {
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                let name = pair[..<equals].trimmingSpaces()
-                guard name == cookieName else { continue }
-                var value = Substring(pair[pair.index(after: equals)...].trimmingSpaces())
-                if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
-                return value
+        for (name, header) in headers where name.equalsHeaderName("cookie") {
+            for part in header.split(separator: ",") {
+                for pair in part.split(separator: ";") {
+                    guard let equals = pair.firstIndex(of: "=") else { continue }
+                    guard pair[..<equals].trimmingSpacesAndTabs() == cookieName else { continue }
+                    var value = pair[pair.index(after: equals)...].trimmingSpacesAndTabs()
+                    if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+                    return value
+                }
             }
         }
         return nil
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs; a slice, so nothing is copied.
+    func trimmingSpacesAndTabs() -> Substring {
+        var s = self
+        while let f = s.utf8.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+        while let l = s.utf8.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+        return s
     }
 }

@@ -13,18 +13,32 @@ public enum Crypto {
 
     /// SHA-256 of `bytes`.
     public static func sha256<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let input = Array(bytes)
-        input.withUnsafeBufferPointer { inputPointer in
-            digest.withUnsafeMutableBufferPointer { out in
-                _ = SHA256(inputPointer.baseAddress, inputPointer.count, out.baseAddress)
-            }
+        [UInt8](unsafeUninitializedCapacity: Int(SHA256_DIGEST_LENGTH)) { out, count in
+            sha256(bytes, into: out.baseAddress!)
+            count = Int(SHA256_DIGEST_LENGTH)
         }
-        return digest
     }
 
     /// SHA-256 of a string's UTF-8 bytes, as lowercase hex.
-    public static func sha256Hex(_ text: String) -> String { hex(sha256(Array(text.utf8))) }
+    public static func sha256Hex(_ text: String) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
+            sha256(text.utf8, into: digest.baseAddress!)
+            return hex(UnsafeBufferPointer(digest))
+        }
+    }
+
+    /// Hashes straight from contiguous storage when the collection has it (a native string's UTF-8 does), else
+    /// from a copy.
+    private static func sha256<Bytes: Collection>(_ bytes: Bytes, into out: UnsafeMutablePointer<UInt8>)
+    where Bytes.Element == UInt8 {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { input in
+            _ = SHA256(input.baseAddress, input.count, out)
+        }
+        if done == nil {
+            let input = Array(bytes)
+            input.withUnsafeBufferPointer { _ = SHA256($0.baseAddress, $0.count, out) }
+        }
+    }
 
     /// True when both byte strings are equal, in time that depends only on their length.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -35,6 +49,25 @@ public enum Crypto {
 
     /// Lowercase hexadecimal.
     public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        bytes.withContiguousStorageIfAvailable(hexContiguous) ?? hexSlow(bytes)
+    }
+
+    /// Writes the digits straight into the string's storage.
+    private static func hexContiguous(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard !bytes.isEmpty else { return "" }
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            digits.withUTF8Buffer { digits in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = digits[Int(byte >> 4)]
+                    out[2 * index + 1] = digits[Int(byte & 0x0f)]
+                }
+            }
+            return bytes.count * 2
+        }
+    }
+
+    private static func hexSlow<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)

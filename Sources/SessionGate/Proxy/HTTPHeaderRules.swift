@@ -6,6 +6,9 @@ enum HTTPHeaderRules {
         "connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "expect",
     ]
 
+    /// ``hopByHop`` as a table for allocation-free lookups on the hot path.
+    static let hopByHopTable = HeaderNameTable(hopByHop.sorted().map { ($0, ()) })
+
     /// Headers the proxy sets itself; identity headers may not take these names.
     static let reserved: Set<String> = hopByHop.union([
         "host", "content-length", "cookie", "set-cookie", "authorization", "x-forwarded-for", "x-forwarded-proto",
@@ -25,5 +28,53 @@ enum HTTPHeaderRules {
         default:
             return "!#$%&'*+-.^_`|~".utf8.contains(b)
         }
+    }
+}
+
+extension String {
+    /// True when this header name equals `lowercaseName` ignoring ASCII case, compared on UTF-8 bytes without
+    /// allocating. `lowercaseName` must be lowercase ASCII.
+    @inline(__always)
+    func equalsHeaderName(_ lowercaseName: String) -> Bool {
+        let a = utf8
+        let b = lowercaseName.utf8
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in x.asciiLowercased == y }
+    }
+}
+
+extension UInt8 {
+    /// The byte with `A`–`Z` mapped to `a`–`z`; other bytes unchanged.
+    @inline(__always)
+    var asciiLowercased: UInt8 { self &- 0x41 < 26 ? self | 0x20 : self }
+}
+
+extension Substring {
+    /// True when this comma-list element equals `lowercaseWord` ignoring ASCII case and surrounding spaces/tabs.
+    func equalsTrimmedToken(_ lowercaseWord: String) -> Bool {
+        var bytes = utf8[...]
+        while let f = bytes.first, f == 0x20 || f == 0x09 { bytes = bytes.dropFirst() }
+        while let l = bytes.last, l == 0x20 || l == 0x09 { bytes = bytes.dropLast() }
+        let b = lowercaseWord.utf8
+        guard bytes.count == b.count else { return false }
+        return zip(bytes, b).allSatisfy { x, y in x.asciiLowercased == y }
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing ASCII whitespace (space, tab, CR, LF), as NIO's `canonicalForm` trims.
+    func trimmingASCIIWhitespace() -> Substring {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) })
+        else { return self[endIndex...] }
+        return Substring(utf8[first...last])
+    }
+
+    /// True when this equals the header name `name`, ignoring ASCII case in both.
+    func equalsHeaderNameIgnoringCase(_ name: String) -> Bool {
+        let a = utf8
+        let b = name.utf8
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { x, y in x.asciiLowercased == y.asciiLowercased }
     }
 }

@@ -8,17 +8,39 @@ import NIOHTTP1
 /// resolved through trusted proxies) and `X-Request-ID`.
 /// It does not touch the body or decide routing.
 struct RequestRewriter: Sendable {
-    /// Lowercased names of identity headers, stripped from every client request.
-    private let identityHeaders: Set<String>
+    /// What happens to a client request header, by name; decided by ``HeaderNameTable`` without allocating.
+    enum RequestHeaderAction: Sendable {
+        /// Hop-by-hop, a client copy of an identity header, the session header, or a header the proxy sets itself.
+        case drop
+        /// `Connection`: dropped, and the options it names are dropped too.
+        case connection
+        /// `Transfer-Encoding`: dropped; re-added as `chunked` when the body was chunked and has no `Content-Length`.
+        case transferEncoding
+        case forwardedFor
+        case cookie
+        case host
+        case contentLength
+    }
+
+    private let requestHeaders: HeaderNameTable<RequestHeaderAction>
     private let identity: IdentityConfiguration
-    private let sessionHeader: String
     private let cookieName: String
 
     init(identity: IdentityConfiguration, session: SessionConfiguration) {
         self.identity = identity
-        self.identityHeaders = Set(identity.allHeaders.map { $0.lowercased() })
-        self.sessionHeader = session.headerName.lowercased()
         self.cookieName = session.cookieName
+        // First entry wins, in the precedence the rules had when they were written as one `if`: hop-by-hop, identity,
+        // session header, then the headers the proxy sets or edits.
+        var entries: [(String, RequestHeaderAction)] = [("connection", .connection), ("transfer-encoding", .transferEncoding)]
+        entries += HTTPHeaderRules.hopByHop.sorted().map { ($0, .drop) }
+        entries += identity.allHeaders.map { ($0.lowercased(), .drop) }
+        entries.append((session.headerName.lowercased(), .drop))
+        entries += [
+            ("x-forwarded-for", .forwardedFor), ("x-forwarded-proto", .drop), ("x-forwarded-host", .drop),
+            ("x-request-id", .drop), ("x-real-ip", .drop), ("cookie", .cookie), ("host", .host),
+            ("content-length", .contentLength),
+        ]
+        self.requestHeaders = HeaderNameTable(entries)
     }
 
     /// What the proxy knows about the request beyond its head.
@@ -32,48 +54,64 @@ struct RequestRewriter: Sendable {
     }
 
     func upstreamHead(for client: HTTPRequestHead, context: Context) -> HTTPRequestHead {
-        let connectionOptions = Set(
-            client.headers[canonicalForm: "connection"].map { $0.lowercased() }
-        )
-        let wasChunked = client.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
-        var forwardedFor: [String] = []
-        var headers = HTTPHeaders()
+        // Options named by `Connection` are rare: collect them only when the header is there.
+        var connectionOptions: [Substring] = []
+        for (name, value) in client.headers where requestHeaders.action(for: name) == .connection {
+            for option in value.split(separator: ",") { connectionOptions.append(option.trimmingASCIIWhitespace()) }
+        }
+        var wasChunked = false
+        var hasContentLength = false
+        var host: String?
+        var forwardedFor: String?
+        // Collected as pairs and wrapped once: `HTTPHeaders.add` re-checks every name for ASCII, and every name here
+        // is a token already (parsed by the decoder, or from validated configuration).
+        var headers: [(String, String)] = []
         headers.reserveCapacity(client.headers.count + 8)
         for (name, value) in client.headers {
-            let lower = name.lowercased()
-            if HTTPHeaderRules.hopByHop.contains(lower) || connectionOptions.contains(lower)
-                || identityHeaders.contains(lower) || lower == sessionHeader
-            {
+            let action = requestHeaders.action(for: name)
+            // These two read the client's headers as sent, whether or not the header itself is forwarded.
+            if action == .transferEncoding { wasChunked = wasChunked || Self.isChunked(value) }
+            if action == .host, host == nil { host = value }
+            if !connectionOptions.isEmpty, connectionOptions.contains(where: { $0.equalsHeaderNameIgnoringCase(name) }) {
                 continue
             }
-            switch lower {
-            case "x-forwarded-for":
-                forwardedFor.append(value)
-            case "x-forwarded-proto", "x-forwarded-host", "x-request-id", "x-real-ip":
+            switch action {
+            case .drop, .connection, .transferEncoding:
                 continue
-            case "cookie":
-                if let kept = withoutSessionCookie(value) { headers.add(name: name, value: kept) }
-            default:
-                headers.add(name: name, value: value)
+            case .forwardedFor:
+                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+            case .cookie:
+                if let kept = withoutSessionCookie(value) { headers.append((name, kept)) }
+            case .host:
+                headers.append((name, value))
+            case .contentLength:
+                hasContentLength = true
+                headers.append((name, value))
+            case nil:
+                headers.append((name, value))
             }
         }
-        if wasChunked && !headers.contains(name: "content-length") {
-            headers.add(name: "Transfer-Encoding", value: "chunked")
+        if wasChunked && !hasContentLength {
+            headers.append(("Transfer-Encoding", "chunked"))
         }
-        forwardedFor.append(context.peerAddress)
-        headers.add(name: "X-Forwarded-For", value: forwardedFor.joined(separator: ", "))
-        headers.add(name: "X-Real-IP", value: context.clientAddress)
-        headers.add(name: "X-Forwarded-Proto", value: "http")
-        if let host = client.headers.first(name: "host") { headers.add(name: "X-Forwarded-Host", value: host) }
-        headers.add(name: "X-Request-ID", value: context.requestID)
+        headers.append(("X-Forwarded-For", forwardedFor.map { $0 + ", " + context.peerAddress } ?? context.peerAddress))
+        headers.append(("X-Real-IP", context.clientAddress))
+        headers.append(("X-Forwarded-Proto", "http"))
+        if let host { headers.append(("X-Forwarded-Host", host)) }
+        headers.append(("X-Request-ID", context.requestID))
         if let user = context.identity {
-            headers.add(name: identity.userIDHeader, value: user.userID)
-            headers.add(name: identity.userNameHeader, value: user.userName)
-            headers.add(name: identity.rolesHeader, value: user.roles.joined(separator: ","))
+            headers.append((identity.userIDHeader, user.userID))
+            headers.append((identity.userNameHeader, user.userName))
+            headers.append((identity.rolesHeader, user.roles.joined(separator: ",")))
         }
         var head = HTTPRequestHead(version: .http1_1, method: client.method, uri: client.uri)
-        head.headers = headers
+        head.headers = HTTPHeaders(headers)
         return head
+    }
+
+    /// True when a `Transfer-Encoding` value lists `chunked`.
+    static func isChunked(_ value: String) -> Bool {
+        value.utf8.split(separator: UInt8(ascii: ",")).contains { Substring($0).equalsTrimmedToken("chunked") }
     }
 
     /// A `Cookie` header value without the session cookie, or nil if nothing else was in it.
@@ -88,20 +126,25 @@ struct RequestRewriter: Sendable {
 
     /// The response head the client receives: the upstream's, less hop-by-hop headers; framing is left to the encoder.
     static func clientResponseHead(from upstream: HTTPResponseHead, keepAlive: Bool, clientVersion: HTTPVersion) -> HTTPResponseHead {
-        let connectionOptions = Set(upstream.headers[canonicalForm: "connection"].map { $0.lowercased() })
-        var headers = HTTPHeaders()
+        var connectionOptions: [Substring] = []
+        for (name, value) in upstream.headers where name.equalsHeaderName("connection") {
+            for option in value.split(separator: ",") { connectionOptions.append(option.trimmingASCIIWhitespace()) }
+        }
+        var headers: [(String, String)] = []  // wrapped once, as in `upstreamHead`
         headers.reserveCapacity(upstream.headers.count + 1)
         for (name, value) in upstream.headers {
-            let lower = name.lowercased()
-            if HTTPHeaderRules.hopByHop.contains(lower) || connectionOptions.contains(lower) { continue }
-            headers.add(name: name, value: value)
+            if HTTPHeaderRules.hopByHopTable.action(for: name) != nil { continue }
+            if !connectionOptions.isEmpty, connectionOptions.contains(where: { $0.equalsHeaderNameIgnoringCase(name) }) {
+                continue
+            }
+            headers.append((name, value))
         }
         if !keepAlive {
-            headers.add(name: "Connection", value: "close")
+            headers.append(("Connection", "close"))
         } else if clientVersion.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
+            headers.append(("Connection", "keep-alive"))
         }
-        return HTTPResponseHead(version: clientVersion, status: upstream.status, headers: headers)
+        return HTTPResponseHead(version: clientVersion, status: upstream.status, headers: HTTPHeaders(headers))
     }
 
     /// A well-formed client request ID is kept (1 to 128 of `A-Z a-z 0-9 - _ . :`); anything else is replaced.

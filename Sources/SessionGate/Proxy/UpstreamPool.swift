@@ -13,6 +13,10 @@ final class UpstreamPool {
     private let eventLoop: EventLoop
     private var idle: [Int: [UpstreamConnection]] = [:]
     private var roundRobin: [Int] = []
+    /// Drops a connection that closed while idle; one closure for the pool rather than one per release.
+    private lazy var forgetIdle: (UpstreamConnection) -> Void = { [unowned self] closed in
+        self.idle[closed.server]?.removeAll { $0 === closed }
+    }
 
     init(eventLoop: EventLoop, upstreamCount: Int) {
         self.eventLoop = eventLoop
@@ -31,17 +35,14 @@ final class UpstreamPool {
         _ server: UpstreamServer, connectTimeout: TimeAmount, fresh: Bool = false,
         _ done: @escaping (Result<UpstreamConnection, Error>) -> Void
     ) {
-        if !fresh, var list = idle[server.id] {
-            while let connection = list.popLast() {
-                if !connection.isClosed && connection.channel.isActive {
-                    idle[server.id] = list
-                    connection.onIdleClose = nil
-                    connection.wasReused = true
-                    done(.success(connection))
-                    return
-                }
+        // Popped in place (`idle[id]?.popLast()`): copying the list out first would copy its storage each time.
+        while !fresh, let connection = idle[server.id]?.popLast() {
+            if !connection.isClosed && connection.channel.isActive {
+                connection.onIdleClose = nil
+                connection.wasReused = true
+                done(.success(connection))
+                return
             }
-            idle[server.id] = list
         }
         connect(server, timeout: connectTimeout, done)
     }
@@ -55,9 +56,7 @@ final class UpstreamPool {
             return
         }
         connection.resumeReads()
-        connection.onIdleClose = { [unowned self] closed in
-            self.idle[closed.server]?.removeAll { $0 === closed }
-        }
+        connection.onIdleClose = forgetIdle
         idle[connection.server, default: []].append(connection)
     }
 

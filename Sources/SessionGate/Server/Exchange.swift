@@ -25,7 +25,9 @@ final class Exchange {
     var buffered: [HTTPServerRequestPart] = []
     var requestComplete = false
     var response: ResponseProgress = .awaitingHead
-    var responseTimeout: Scheduled<Void>?
+    /// When the upstream must have answered with a head; nil once it has (or the exchange ended). The handler's one
+    /// response timer (``ProxyHandler/armResponseTimer(_:)``) checks it.
+    var responseDeadline: NIODeadline?
     /// Set once the request was replayed on a fresh connection after a stale keep-alive connection failed.
     var replayed = false
 
@@ -35,10 +37,20 @@ final class Exchange {
         self.presented = presented
         self.requestID = requestID
         self.keepAlive = head.isKeepAlive
-        let contentLength = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
-        let chunked = head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
-        self.hasBody = contentLength > 0 || chunked
-        self.expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        // One pass over the headers; the first `Content-Length` and `Expect` count, every `Transfer-Encoding` does.
+        var contentLength: String?
+        var expect: String?
+        var chunked = false
+        for (name, value) in head.headers {
+            switch name.utf8.count {
+            case 14 where contentLength == nil && name.equalsHeaderName("content-length"): contentLength = value
+            case 17 where name.equalsHeaderName("transfer-encoding"): chunked = chunked || RequestRewriter.isChunked(value)
+            case 6 where expect == nil && name.equalsHeaderName("expect"): expect = value
+            default: break
+            }
+        }
+        self.hasBody = (contentLength.flatMap { Int($0) } ?? 0) > 0 || chunked
+        self.expectsContinue = expect?.equalsHeaderName("100-continue") ?? false
     }
 
     /// A request that may be sent again when a reused upstream connection turned out to be closed before answering:

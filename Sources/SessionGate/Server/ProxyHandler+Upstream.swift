@@ -47,10 +47,41 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         }
         exchange.buffered.removeAll()
         upstream.flush()
-        exchange.responseTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: responseTimeout) {
-            self.responseTimedOut(exchange)
-        }
+        let deadline = NIODeadline.now() + responseTimeout
+        exchange.responseDeadline = deadline
+        armResponseTimer(deadline)
         resumeReadsIfPossible()
+    }
+
+    /// Arms the connection's one response timer for `deadline`, unless it is already armed for a moment no later
+    /// (it then re-arms itself when it fires). Requests on a kept-alive connection so share one scheduled task instead
+    /// of scheduling and cancelling one each.
+    func armResponseTimer(_ deadline: NIODeadline) {
+        if let armed = responseTimerDeadline, armed <= deadline { return }
+        guard let context else { return }
+        responseTimer?.cancel()
+        responseTimerDeadline = deadline
+        responseTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.responseTimerFired()
+        }
+    }
+
+    private func responseTimerFired() {
+        responseTimer = nil
+        responseTimerDeadline = nil
+        guard case .proxying(let exchange, _) = state, let deadline = exchange.responseDeadline else { return }
+        if deadline <= .now() {
+            responseTimedOut(exchange)
+        } else {
+            armResponseTimer(deadline)
+        }
+    }
+
+    /// Stops the response timer (the connection is closing).
+    func cancelResponseTimer() {
+        responseTimer?.cancel()
+        responseTimer = nil
+        responseTimerDeadline = nil
     }
 
     private func responseTimedOut(_ exchange: Exchange) {
@@ -65,8 +96,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         guard case .proxying(let exchange, let upstream) = state, upstream === connection, let context else { return }
         switch part {
         case .head(let head):
-            exchange.responseTimeout?.cancel()
-            exchange.responseTimeout = nil
+            exchange.responseDeadline = nil
             if !head.isKeepAlive { connection.isReusable = false }
             // An HTTP/1.0 client can only learn where a body of unknown length ends by the connection closing.
             if exchange.head.version.minor == 0 && !head.headers.contains(name: "content-length") {
@@ -105,7 +135,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     func upstream(_ connection: UpstreamConnection, didCloseWith error: Error?) {
         guard case .proxying(let exchange, let upstream) = state, upstream === connection else { return }
         connection.delegate = nil
-        exchange.responseTimeout?.cancel()
+        exchange.responseDeadline = nil
         switch exchange.response {
         case .awaitingHead:
             if connection.wasReused && exchange.isReplayable {
@@ -140,7 +170,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     /// Writes the proxy's own answer; if the request still has a body in flight, the connection closes afterwards
     /// rather than read a body nobody wants.
     func answer(_ exchange: Exchange, with response: ErrorResponse, clearCookie: Bool = false) {
-        exchange.responseTimeout?.cancel()
+        exchange.responseDeadline = nil
         exchange.buffered.removeAll()
         let bodyPending = exchange.hasBody && !exchange.requestComplete
         let keepAlive = exchange.keepAlive && !bodyPending
@@ -177,7 +207,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     /// Closes the client connection, once `pendingWrite` (if any) is written, and any upstream connection in use.
     func closeConnection(after pendingWrite: EventLoopFuture<Void>? = nil) {
         if case .proxying(let exchange, let upstream) = state {
-            exchange.responseTimeout?.cancel()
+            exchange.responseDeadline = nil
             upstream.delegate = nil
             upstream.close()
         }

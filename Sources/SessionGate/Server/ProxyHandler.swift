@@ -37,6 +37,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var peerAddress = "unknown"
     private var pendingRead = false
     var upstreamNeedsFlush = false
+    /// The connection's one response timer and the moment it is armed for (see `armResponseTimer(_:)`).
+    var responseTimer: Scheduled<Void>?
+    var responseTimerDeadline: NIODeadline?
 
     init(proxy: ProxyContext, loop: LoopResources) {
         self.proxy = proxy
@@ -98,15 +101,16 @@ final class ProxyHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         switch state {
         case .proxying(let exchange, let upstream):
-            exchange.responseTimeout?.cancel()
+            exchange.responseDeadline = nil
             upstream.delegate = nil
             upstream.close()
         case .connecting(let exchange), .authenticating(let exchange):
-            exchange.responseTimeout?.cancel()
+            exchange.responseDeadline = nil
         default:
             break
         }
         state = .closing
+        cancelResponseTimer()
         context.fireChannelInactive()
     }
 
@@ -176,8 +180,11 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .refuse(let kind, let clearCookie):
             answer(exchange, with: Self.errorResponse(for: kind), clearCookie: clearCookie)
         case .forward(let identity):
-            let clientAddress = proxy.clientAddresses.clientAddress(
-                peer: peerAddress, forwardedFor: exchange.head.headers[canonicalForm: "x-forwarded-for"].map(String.init))
+            // Without trusted proxies the peer is the client: the `X-Forwarded-For` split is skipped.
+            let clientAddress = proxy.clientAddresses.trustedProxies.isEmpty
+                ? peerAddress
+                : proxy.clientAddresses.clientAddress(
+                    peer: peerAddress, forwardedFor: exchange.head.headers[canonicalForm: "x-forwarded-for"].map(String.init))
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)

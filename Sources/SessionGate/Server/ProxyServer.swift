@@ -51,7 +51,10 @@ public final class ProxyServer: Sendable {
                     guard let resources = loops[ObjectIdentifier(channel.eventLoop)]?.value else {
                         preconditionFailure("every event loop of the group has its resources")
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    // Response headers reaching the encoder were parsed (and so validated) by the upstream decoder
+                    // or are the proxy's own (validated request IDs, the configured cookie): no second check.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(proxy: context, loop: resources))
                 }
             }

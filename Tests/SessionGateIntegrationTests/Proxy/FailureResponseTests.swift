@@ -80,6 +80,24 @@ struct FailureResponseTests {
         #expect(try await harness.get("/public/slow?ms=10").status == 200)
     }
 
+    @Test func theResponseTimeoutRunsFromEachRequestOnAKeptAliveConnection() async throws {
+        // One timer serves a connection's requests: armed by the first, it must re-arm for the second rather than
+        // cut it short, and still fire for a later request that is too slow.
+        var options = ProxyHarness.Options()
+        options.responseTimeout = "400ms"
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let client = try await TestHTTPClient.connect(port: harness.port)
+
+        #expect(try await client.request("/public/slow?ms=10").status == 200)
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(try await client.request("/public/slow?ms=300").status == 200)
+        let started = ContinuousClock.now
+        try expectJSONError(try await client.request("/public/slow?ms=1500"), status: 504, error: "gateway_timeout")
+        #expect(ContinuousClock.now - started < .milliseconds(1_400))
+        await client.close()
+    }
+
     @Test func redisDownIs503WithRetryAfterAndNothingIsForwarded() async throws {
         let harness = try await ProxyHarness.start()
         defer { Task { await harness.stop() } }

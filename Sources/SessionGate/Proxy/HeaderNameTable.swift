@@ -1,0 +1,31 @@
+/// Maps header names to values, ignoring ASCII case, without allocating per lookup.
+///
+/// Built once (at config load); a lookup compares the name's UTF-8 bytes with the few entries of the same length,
+/// so hot-path header scans need neither `lowercased()` nor hashing.
+struct HeaderNameTable<Value: Sendable>: Sendable {
+    /// `buckets[n]` holds the lowercase names of length `n` and their values, in insertion order.
+    private let buckets: [[(name: [UInt8], value: Value)]]
+
+    /// - Parameter entries: lowercase names and their values; when a name repeats, the first entry wins.
+    init(_ entries: [(String, Value)]) {
+        let longest = entries.map { $0.0.utf8.count }.max() ?? 0
+        var buckets = [[(name: [UInt8], value: Value)]](repeating: [], count: longest + 1)
+        for (name, value) in entries {
+            let bytes = Array(name.lowercased().utf8)
+            guard !buckets[bytes.count].contains(where: { $0.name == bytes }) else { continue }
+            buckets[bytes.count].append((bytes, value))
+        }
+        self.buckets = buckets
+    }
+
+    /// The value for `name` (any case), or nil.
+    func action(for name: String) -> Value? {
+        let utf8 = name.utf8
+        let count = utf8.count
+        guard count < buckets.count else { return nil }
+        for entry in buckets[count] where zip(utf8, entry.name).allSatisfy({ $0.asciiLowercased == $1 }) {
+            return entry.value
+        }
+        return nil
+    }
+}

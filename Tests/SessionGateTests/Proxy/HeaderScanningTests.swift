@@ -1,0 +1,78 @@
+import NIOHTTP1
+import Testing
+
+@testable import SessionGate
+
+/// The allocation-free header and path scans give the answers the `lowercased()`/`split` versions they replaced gave.
+@Suite("Header and path scanning")
+struct HeaderScanningTests {
+    @Test func headerNameTableIgnoresASCIICaseAndKeepsTheFirstEntry() {
+        let table = HeaderNameTable([("x-user-id", 1), ("cookie", 2), ("x-user-id", 3)])
+        #expect(table.action(for: "X-User-ID") == 1)
+        #expect(table.action(for: "x-USER-id") == 1)
+        #expect(table.action(for: "COOKIE") == 2)
+        #expect(table.action(for: "cookies") == nil)
+        #expect(table.action(for: "x-user-i") == nil)
+        #expect(table.action(for: "") == nil)
+        #expect(table.action(for: String(repeating: "a", count: 200)) == nil)
+        // Only ASCII letters fold: "K" (Kelvin sign) is not "k".
+        #expect(HeaderNameTable([("k", 1)]).action(for: "\u{212A}") == nil)
+    }
+
+    @Test func headerNameComparisons() {
+        #expect("Content-Length".equalsHeaderName("content-length"))
+        #expect(!"Content-Lengths".equalsHeaderName("content-length"))
+        #expect(Substring(" Chunked\t").equalsTrimmedToken("chunked"))
+        #expect(!Substring("chunked, gzip").equalsTrimmedToken("chunked"))
+        #expect(RequestRewriter.isChunked("gzip, CHUNKED"))
+        #expect(!RequestRewriter.isChunked("gzip"))
+        #expect(Substring(" \tkeep-alive \r\n").trimmingASCIIWhitespace() == "keep-alive")
+        #expect(Substring("   ").trimmingASCIIWhitespace() == "")
+    }
+
+    static let targets = [
+        "/", "/a", "/a/", "/a/b?x=1", "/a//b", "//", "/a/./b", "/a/../b", "/a/%2e%2E/b", "/a/.%2e", "/a/%2E",
+        "/a/...", "/a/%2e%2e%2e", "/a/%2", "/a/%", "/a%2fb", "/a%2Fb", "/a%5Cb", "/a%00", "/a\\b", "a/b", "", "?x",
+        "/a?/../b", "/a#/../b", "/.", "/..", "/a/.", "/a/..", "/a/b/", "/a//", "/%2e%2e/", "/a%%2e", "/a/%%2e%2e",
+        "/é/..", "/é//x", "/caf%C3%A9/", "/a/.b", "/a/b.", "/a/%2ex", "*", "http://example.com/a",
+    ]
+
+    @Test(arguments: targets)
+    func requestTargetMatchesTheStringVersion(_ uri: String) {
+        #expect(RequestTarget.problem(in: uri) == Self.referenceProblem(in: uri))
+    }
+
+    /// The `lowercased()`/`split` implementation the byte scan replaced.
+    static func referenceProblem(in uri: String) -> String? {
+        let path = uri.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") })
+            .map { uri[..<$0] } ?? Substring(uri)
+        guard path.hasPrefix("/") else {
+            return "the request target must be a path starting with \"/\" (origin-form)"
+        }
+        if path.contains("\\") { return "the path must not contain a backslash" }
+        let lowered = path.lowercased()
+        if lowered.contains("%2f") || lowered.contains("%5c") || lowered.contains("%00") {
+            return "the path must not contain an encoded slash, backslash or NUL"
+        }
+        let segments = lowered.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        for (index, segment) in segments.enumerated() {
+            var decoded = ""
+            var rest = Substring(segment)
+            while let range = rest.firstRange(of: "%2e") {
+                decoded += rest[..<range.lowerBound] + "."
+                rest = rest[range.upperBound...]
+            }
+            decoded += rest
+            if decoded == "." || decoded == ".." { return "the path must not contain \".\" or \"..\" segments" }
+            if segment.isEmpty && index < segments.count - 1 { return "the path must not contain empty segments (\"//\")" }
+        }
+        return nil
+    }
+
+    @Test func hexOfContiguousAndOtherSequences() {
+        #expect(Crypto.hex([0x00, 0x0f, 0xf0, 0xff]) == "000ff0ff")
+        #expect(Crypto.hex([UInt8]()) == "")
+        #expect(Crypto.hex((0..<3).lazy.map { UInt8($0 * 100) }) == "0064c8")
+        #expect(Crypto.sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}
