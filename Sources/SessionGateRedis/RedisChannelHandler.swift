@@ -1,6 +1,15 @@
 import NIOCore
 
-/// Bridges one TCP channel to its ``RedisConnection``.
+/// What a ``RedisChannelHandler`` reports to: a pipelined ``RedisConnection`` or the ``RedisInvalidationListener``.
+/// Called on the channel's event loop.
+protocol RedisChannelOwner: AnyObject {
+    func channelActive(_ handler: RedisChannelHandler, channel: Channel)
+    func channelInactive()
+    func received(_ value: RedisValue)
+    func receivedInvalidData(_ error: RedisError)
+}
+
+/// Bridges one TCP channel to its owner (a ``RedisConnection`` or the ``RedisInvalidationListener``).
 ///
 /// It parses incoming bytes with a per-channel ``HiredisReader`` (created when added, freed when removed) and hands
 /// each reply to the connection in arrival order; it writes encoded commands and coalesces all writes issued in
@@ -9,19 +18,21 @@ import NIOCore
 /// It does not match replies to commands, time anything out, or reconnect: those are decisions of the connection's
 /// state machine. It ignores writability: Redis drains its socket quickly, and commands are bounded by their
 /// timeout.
-final class RedisChannelHandler: ChannelInboundHandler {
+final class RedisChannelHandler: ChannelInboundHandler, Equatable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let connection: RedisConnection
+    private let connection: RedisChannelOwner
     private var reader: HiredisReader?
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
 
     /// - Parameter connection: Receives replies and lifecycle events; lives on the channel's event loop.
-    init(connection: RedisConnection) {
+    init(connection: RedisChannelOwner) {
         self.connection = connection
     }
+
+    static func == (lhs: RedisChannelHandler, rhs: RedisChannelHandler) -> Bool { lhs === rhs }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context

@@ -8,7 +8,7 @@ import NIOCore
 /// in a loop-bound box. Each event is fed to the state machine and the returned action is performed (see
 /// `RedisConnection+Actions.swift`); the shell adds only what a pure value cannot do: sockets, timers, promises,
 /// logging. It is not public: ``RedisClient`` owns and routes between connections.
-final class RedisConnection: Sendable {
+final class RedisConnection: Sendable, RedisChannelOwner {
     typealias StateMachine = RedisConnectionStateMachine<RedisChannelHandler, Pending>
 
     /// A command waiting for its reply, and whom to tell.

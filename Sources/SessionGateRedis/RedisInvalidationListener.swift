@@ -9,8 +9,8 @@ import NIOPosix
 /// ``RedisInvalidationEvent/inactive`` the moment the subscription is lost and ``RedisInvalidationEvent/active``
 /// once it is back. The connection is named (`CLIENT SETNAME`, see ``clientName``) so operators and tests can find
 /// it in `CLIENT LIST`. It does not cache anything itself.
-public final class RedisInvalidationListener: Sendable {
-    typealias StateMachine = RedisInvalidationStateMachine<RedisInvalidationChannelHandler>
+public final class RedisInvalidationListener: Sendable, RedisChannelOwner {
+    typealias StateMachine = RedisInvalidationStateMachine<RedisChannelHandler>
 
     struct LoopState {
         var machine: StateMachine
@@ -81,7 +81,7 @@ public final class RedisInvalidationListener: Sendable {
 
     // MARK: Events from the channel handler (on the event loop)
 
-    func channelActive(_ handler: RedisInvalidationChannelHandler, channel: Channel) {
+    func channelActive(_ handler: RedisChannelHandler, channel: Channel) {
         loopState.value.channel = channel
         loopState.value.handshakeTimeout = eventLoop.assumeIsolated().scheduleTask(in: configuration.commandTimeout) {
             self.handle { $0.handshakeTimedOut() }
@@ -169,7 +169,7 @@ public final class RedisInvalidationListener: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisInvalidationChannelHandler(listener: self))
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(connection: self))
                 }
             }
         let future = bootstrap.connect(host: configuration.host, port: configuration.port)
