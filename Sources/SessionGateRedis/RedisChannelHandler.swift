@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 /// What a ``RedisChannelHandler`` reports to: a pipelined ``RedisConnection`` or the ``RedisInvalidationListener``.
 /// Called on the channel's event loop.
@@ -98,6 +99,32 @@ final class RedisChannelHandler: ChannelInboundHandler, Equatable {
     func close() {
         reader = nil
         context?.close(promise: nil)
+    }
+}
+
+extension RedisChannelHandler {
+    /// Opens a TCP connection to the configured Redis with a handler reporting to `owner`.
+    static func connect(
+        owner: RedisChannelOwner & Sendable, on eventLoop: EventLoop, configuration: RedisClientConfiguration
+    ) -> EventLoopFuture<Channel> {
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(connection: owner))
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port)
+    }
+
+    /// Completes when `channel` (or, without one, the channel of the connect attempt in flight) has closed.
+    static func closeFuture(
+        of channel: Channel?, connecting: EventLoopFuture<Channel>?, on eventLoop: EventLoop
+    ) -> EventLoopFuture<Void> {
+        if let channel { return channel.closeFuture }
+        if let connecting { return connecting.flatMap { $0.closeFuture }.recover { _ in } }
+        return eventLoop.makeSucceededVoidFuture()
     }
 }
 

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOPosix
 
 /// Performing the state machine's actions: sockets, timers, promises and logs.
 extension RedisConnection {
@@ -65,15 +64,7 @@ extension RedisConnection {
     }
 
     private func connect() {
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(connection: self))
-                }
-            }
-        let future = bootstrap.connect(host: configuration.host, port: configuration.port)
+        let future = RedisChannelHandler.connect(owner: self, on: eventLoop, configuration: configuration)
         loopState.value.connectFuture = future
         // Success is reported by the handler's `channelActive`; only a failure is reported from here.
         future.assumeIsolated().whenComplete { result in

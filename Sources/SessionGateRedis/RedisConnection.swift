@@ -93,13 +93,7 @@ final class RedisConnection: Sendable, RedisChannelOwner {
             let channel = self.loopState.value.channel
             let connectFuture = self.loopState.value.connectFuture
             self.handle { $0.shutdown() }
-            if let channel {
-                return channel.closeFuture
-            }
-            if let connectFuture {
-                return connectFuture.flatMap { $0.closeFuture }.recover { _ in }
-            }
-            return self.eventLoop.makeSucceededVoidFuture()
+            return RedisChannelHandler.closeFuture(of: channel, connecting: connectFuture, on: self.eventLoop)
         }
     }
 

@@ -1,6 +1,5 @@
 import Logging
 import NIOCore
-import NIOPosix
 
 /// One dedicated connection that receives Redis's client-side-caching invalidations for a key prefix: the I/O
 /// shell around ``RedisInvalidationStateMachine`` (which explains the protocol).
@@ -68,13 +67,7 @@ public final class RedisInvalidationListener: Sendable, RedisChannelOwner {
             let channel = self.loopState.value.channel
             let connectFuture = self.loopState.value.connectFuture
             self.handle { $0.shutdown() }
-            if let channel {
-                return channel.closeFuture
-            }
-            if let connectFuture {
-                return connectFuture.flatMap { $0.closeFuture }.recover { _ in }
-            }
-            return self.eventLoop.makeSucceededVoidFuture()
+            return RedisChannelHandler.closeFuture(of: channel, connecting: connectFuture, on: self.eventLoop)
         }
         try? await future.get()
     }
@@ -164,15 +157,7 @@ public final class RedisInvalidationListener: Sendable, RedisChannelOwner {
     }
 
     private func connect() {
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(connection: self))
-                }
-            }
-        let future = bootstrap.connect(host: configuration.host, port: configuration.port)
+        let future = RedisChannelHandler.connect(owner: self, on: eventLoop, configuration: configuration)
         loopState.value.connectFuture = future
         future.assumeIsolated().whenComplete { _ in self.loopState.value.connectFuture = nil }
         future.assumeIsolated().whenFailure { error in

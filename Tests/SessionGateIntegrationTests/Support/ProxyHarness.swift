@@ -32,6 +32,19 @@ final class ProxyHarness: Sendable {
     static func start(_ options: Options = Options()) async throws -> ProxyHarness {
         let redis = try await RedisServer.start()
         let upstream = try await TestUpstream.start()
+        // A free port can be taken by another test between choosing and binding it: choose again.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await start(options, redis: redis, upstream: upstream)
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && attempt < 5 {
+                continue
+            }
+        }
+    }
+
+    private static func start(_ options: Options, redis: RedisServer, upstream: TestUpstream) async throws -> ProxyHarness {
         let port = try freeLoopbackPort()
         let deadPort = try freeLoopbackPort()
         let toml = """
@@ -94,7 +107,13 @@ final class ProxyHarness: Sendable {
         stores.redis?.start()
         _ = await stores.redis?.waitUntilConnected(timeout: .seconds(5))
         let server = try ProxyServer(configuration: configuration, store: stores.store, group: group, logger: logger)
-        try await server.start()
+        do {
+            try await server.start()
+        } catch {
+            await stores.redis?.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
         return ProxyHarness(
             redis: redis, upstream: upstream, port: port, configuration: configuration, store: stores.store,
             server: server, redisClient: stores.redis, group: group)
