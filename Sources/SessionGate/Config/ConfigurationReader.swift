@@ -159,6 +159,7 @@ struct ConfigurationReader {
             upstream.balance = table.choice("balance", default: upstream.balance)
             upstream.connectTimeout = table.duration("connect_timeout", default: upstream.connectTimeout)
             upstream.responseTimeout = table.duration("response_timeout", default: upstream.responseTimeout)
+            upstream.maxIdle = table.int("max_idle", default: upstream.maxIdle, range: 0...100_000)
             table.finish()
             upstreams.append(upstream)
         }

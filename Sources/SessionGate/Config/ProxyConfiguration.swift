@@ -155,6 +155,9 @@ public struct UpstreamConfiguration: Sendable {
     public var connectTimeout: TimeAmount = .seconds(2)
     /// `response_timeout`: time to the response head. Default 30 s; 504 after it.
     public var responseTimeout: TimeAmount = .seconds(30)
+    /// `max_idle`: idle keep-alive connections kept per server and event-loop thread. Default 256; 0 disables
+    /// upstream keep-alive.
+    public var maxIdle: Int = 256
 
     public init(name: String, servers: [HostPort]) {
         self.name = name

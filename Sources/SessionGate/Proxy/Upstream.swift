@@ -15,6 +15,8 @@ struct Upstream: Sendable {
     let servers: [UpstreamServer]
     let connectTimeout: TimeAmount
     let responseTimeout: TimeAmount
+    /// Idle keep-alive connections kept per server and event loop (`max_idle`).
+    let maxIdle: Int
 
     /// Resolves every upstream's servers (a blocking DNS look-up, so only ever at start-up).
     /// - Throws: ``ConfigurationError`` naming each server that cannot be resolved.
@@ -36,7 +38,7 @@ struct Upstream: Sendable {
             }
             return Upstream(
                 name: configuration.name, servers: servers, connectTimeout: configuration.connectTimeout,
-                responseTimeout: configuration.responseTimeout)
+                responseTimeout: configuration.responseTimeout, maxIdle: configuration.maxIdle)
         }
         guard problems.isEmpty else { throw ConfigurationError(file: file, problems: problems) }
         return upstreams

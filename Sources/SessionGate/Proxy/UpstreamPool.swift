@@ -7,10 +7,9 @@ import NIOPosix
 /// Each event loop has its own pool, so a client connection and its upstream connection share a thread and never
 /// need a lock or a hop. Idle connections are reused newest first (the likeliest to still be open).
 final class UpstreamPool {
-    /// Idle connections kept per server; more are closed when released.
-    static let maxIdlePerServer = 64
-
     private let eventLoop: EventLoop
+    /// Idle connections kept per server (indexed by server ID, from `max_idle`); more are closed when released.
+    private let maxIdle: [Int]
     private var idle: [Int: [UpstreamConnection]] = [:]
     private var roundRobin: [Int] = []
     /// Drops a connection that closed while idle; one closure for the pool rather than one per release.
@@ -18,8 +17,17 @@ final class UpstreamPool {
         self.idle[closed.server]?.removeAll { $0 === closed }
     }
 
-    init(eventLoop: EventLoop, upstreamCount: Int) {
+    init(eventLoop: EventLoop, upstreams: [Upstream]) {
         self.eventLoop = eventLoop
+        var maxIdle: [Int] = []
+        for upstream in upstreams {
+            for server in upstream.servers {
+                if maxIdle.count <= server.id { maxIdle += Array(repeating: 0, count: server.id + 1 - maxIdle.count) }
+                maxIdle[server.id] = upstream.maxIdle
+            }
+        }
+        self.maxIdle = maxIdle
+        let upstreamCount = upstreams.count
         self.roundRobin = Array(repeating: 0, count: upstreamCount)
     }
 
@@ -50,7 +58,7 @@ final class UpstreamPool {
     /// Returns a connection after a complete exchange; it is closed instead if it cannot be reused.
     func release(_ connection: UpstreamConnection) {
         connection.delegate = nil
-        guard connection.isReusable, !connection.isClosed, idle[connection.server, default: []].count < Self.maxIdlePerServer
+        guard connection.isReusable, !connection.isClosed, idle[connection.server, default: []].count < maxIdle[connection.server]
         else {
             connection.close()
             return

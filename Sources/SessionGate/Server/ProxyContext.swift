@@ -35,8 +35,8 @@ final class LoopResources {
     private var requestCounter: UInt64 = 0
     private let prefix: String
 
-    init(eventLoop: EventLoop, upstreamCount: Int, requestIDPrefix: String, loopIndex: Int) {
-        self.pool = UpstreamPool(eventLoop: eventLoop, upstreamCount: upstreamCount)
+    init(eventLoop: EventLoop, upstreams: [Upstream], requestIDPrefix: String, loopIndex: Int) {
+        self.pool = UpstreamPool(eventLoop: eventLoop, upstreams: upstreams)
         self.prefix = "\(requestIDPrefix)\(loopIndex)-"
     }
 

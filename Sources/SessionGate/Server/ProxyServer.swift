@@ -28,7 +28,7 @@ public final class ProxyServer: Sendable {
         for (index, loop) in group.makeIterator().enumerated() {
             let resources = try loop.submit {
                 NIOLoopBound(
-                    LoopResources(eventLoop: loop, upstreamCount: upstreams.count, requestIDPrefix: context.requestIDPrefix, loopIndex: index),
+                    LoopResources(eventLoop: loop, upstreams: upstreams, requestIDPrefix: context.requestIDPrefix, loopIndex: index),
                     eventLoop: loop)
             }.wait()
             loops[ObjectIdentifier(loop)] = resources

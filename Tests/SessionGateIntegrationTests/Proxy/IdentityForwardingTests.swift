@@ -128,4 +128,20 @@ struct IdentityForwardingTests {
         #expect(harness.upstream.requestsServed == 10)
         #expect(harness.upstream.connectionsAccepted == 1)
     }
+
+    @Test func maxIdleZeroClosesUpstreamConnectionsAfterEachRequest() async throws {
+        var options = ProxyHarness.Options()
+        options.maxIdle = 0
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let client = try await TestHTTPClient.connect(port: harness.port)
+        defer { Task { await client.close() } }
+
+        for _ in 0..<5 {
+            #expect(try await client.request("GET", "/public/").status == 200)
+        }
+
+        #expect(client.isOpen, "the client side stays kept alive")
+        #expect(harness.upstream.connectionsAccepted == 5)
+    }
 }

@@ -27,6 +27,7 @@ final class ProxyHarness: Sendable {
         var responseTimeout = "5s"
         var store = "redis"
         var trustedProxies = "[\"127.0.0.1/32\"]"
+        var maxIdle = 256
     }
 
     static func start(_ options: Options = Options()) async throws -> ProxyHarness {
@@ -70,6 +71,7 @@ final class ProxyHarness: Sendable {
             servers = ["127.0.0.1:\(upstream.port)"]
             connect_timeout = "1s"
             response_timeout = "\(options.responseTimeout)"
+            max_idle = \(options.maxIdle)
 
             [[upstream]]
             name = "dead"
