@@ -28,6 +28,7 @@ final class ProxyHarness: Sendable {
         var store = "redis"
         var trustedProxies = "[\"127.0.0.1/32\"]"
         var maxIdle = 256
+        var localCache = false
     }
 
     static func start(_ options: Options = Options()) async throws -> ProxyHarness {
@@ -59,6 +60,7 @@ final class ProxyHarness: Sendable {
             idle_timeout = "\(options.idleTimeout)"
             absolute_timeout = "\(options.absoluteTimeout)"
             cookie_secure = false
+            local_cache = \(options.localCache)
 
             [redis]
             address = "127.0.0.1:\(redis.port)"

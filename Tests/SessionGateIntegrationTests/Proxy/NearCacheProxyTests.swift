@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import SessionGate
+
+/// The near-cache as a user of the proxy sees it: hits cost no Redis command, revocation still refuses at once.
+@Suite("Proxy with the near-cache")
+struct NearCacheProxyTests {
+    @Test func cachedSessionsCostNoRedisCommandsAndRevocationStillRefuses() async throws {
+        var options = ProxyHarness.Options()
+        options.localCache = true
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let token = try await harness.login(user: "77")
+        let client = try await TestHTTPClient.connect(port: harness.port)
+        defer { Task { await client.close() } }
+
+        // The cache turns on once the invalidation connection is subscribed; until then requests read through.
+        let deadline = ContinuousClock.now + .seconds(5)
+        var cached = false
+        while !cached && ContinuousClock.now < deadline {
+            #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", token)]).status == 200)
+            let before = try harness.scriptCalls()
+            #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", token)]).status == 200)
+            cached = try harness.scriptCalls() == before
+        }
+        try #require(cached, "the session was never served from the near-cache")
+
+        let before = try harness.scriptCalls()
+        for _ in 0..<200 {
+            let response = try await client.request("GET", "/app/", headers: [("X-Session-ID", token)])
+            #expect(response.status == 200)
+            #expect(try response.upstreamHeader("X-User-ID") == ["77"])
+        }
+        #expect(try harness.scriptCalls() - before <= 10, "200 cached requests should cost almost no Redis scripts")
+
+        // Revoked from outside (as `sessiongate session revoke` does): refused through the proxy right away.
+        _ = try harness.redis.command("DEL", harness.sessionKey(token))
+        var refused = false
+        let revokeDeadline = ContinuousClock.now + .milliseconds(500)
+        while !refused && ContinuousClock.now < revokeDeadline {
+            refused = try await client.request("GET", "/app/", headers: [("X-Session-ID", token)]).status == 401
+        }
+        #expect(refused, "a deleted session must be refused once Redis invalidates it")
+    }
+}
