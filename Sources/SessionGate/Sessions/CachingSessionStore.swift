@@ -100,17 +100,12 @@ public final class CachingSessionStore: SessionStore {
 
     /// Parses the script's reply; nil for a missing session or a record SessionGate did not write.
     static func entry(from reply: RedisValue, localNow: Int64) -> SessionNearCache.Entry? {
-        guard let fields = reply.array, fields.count == 6, let userID = fields[0].string,
-            let absolute = fields[3].int, let expires = fields[4].int, let redisNow = fields[5].int
+        guard let identity = RedisSessionScripts.identity(fromValidationReply: reply, fieldCount: 6),
+            let redisNow = reply.array?[5].int
         else { return nil }
-        let roles = fields[2].string ?? ""
-        let identity = SessionIdentity(
-            userID: userID, userName: fields[1].string ?? "",
-            roles: roles.isEmpty ? [] : roles.split(separator: ",").map(String.init),
-            expiresAt: expires, absoluteExpiresAt: absolute)
         return SessionNearCache.Entry(
-            identity: identity, storedExpiry: localNow + (expires - redisNow),
-            absoluteExpiry: localNow + (absolute - redisNow))
+            identity: identity, storedExpiry: localNow + (identity.expiresAt - redisNow),
+            absoluteExpiry: localNow + (identity.absoluteExpiresAt - redisNow))
     }
 
     public func create(_ session: NewSession) async throws -> CreatedSession {

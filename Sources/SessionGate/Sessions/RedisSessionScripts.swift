@@ -8,16 +8,37 @@ import SessionGateRedis
 enum RedisSessionScripts {
     private static let now = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 
-    /// KEYS[1] session, ARGV[1] idle timeout (ms). Returns nil, or
-    /// {user_id, user_name, roles, absolute_expires_at, expires_at}.
-    static let validate = RedisScript(
-        """
+    /// Shared start of both validation scripts: reads the session in KEYS[1], returns nil when it is missing, deletes it
+    /// and returns nil past its absolute expiry, and sets `s` (the fields), `now`, `abs` and `ttl` (the sliding expiry
+    /// a use now earns, ARGV[1] being the idle timeout in ms, capped by the absolute expiry).
+    private static let readLiveSession = """
         local s = redis.call('HMGET', KEYS[1], 'user_id', 'user_name', 'roles', 'absolute_expires_at')
         if not s[1] then return false end
         \(now)
         local abs = tonumber(s[4])
         if not abs or now >= abs then redis.call('DEL', KEYS[1]); return false end
         local ttl = math.min(tonumber(ARGV[1]), abs - now)
+        """
+
+    /// The identity in a validation script's reply: its first five fields are
+    /// {user_id, user_name, roles, absolute_expires_at, expires_at}. Nil for a missing session, or for a record
+    /// SessionGate did not write (refused rather than guessed at).
+    static func identity(fromValidationReply reply: RedisValue, fieldCount: Int) -> SessionIdentity? {
+        guard let fields = reply.array, fields.count == fieldCount, let userID = fields[0].string,
+            let absolute = fields[3].int, let expires = fields[4].int
+        else { return nil }
+        let roles = fields[2].string ?? ""
+        return SessionIdentity(
+            userID: userID, userName: fields[1].string ?? "",
+            roles: roles.isEmpty ? [] : roles.split(separator: ",").map(String.init),
+            expiresAt: expires, absoluteExpiresAt: absolute)
+    }
+
+    /// KEYS[1] session, ARGV[1] idle timeout (ms). Returns nil, or
+    /// {user_id, user_name, roles, absolute_expires_at, expires_at}.
+    static let validate = RedisScript(
+        """
+        \(readLiveSession)
         redis.call('PEXPIRE', KEYS[1], ttl)
         redis.call('HSET', KEYS[1], 'last_seen_at', now)
         return {s[1], s[2], s[3], s[4], string.format('%d', now + ttl)}
@@ -33,12 +54,7 @@ enum RedisSessionScripts {
     /// refresh interval.
     static let validateDebounced = RedisScript(
         """
-        local s = redis.call('HMGET', KEYS[1], 'user_id', 'user_name', 'roles', 'absolute_expires_at')
-        if not s[1] then return false end
-        \(now)
-        local abs = tonumber(s[4])
-        if not abs or now >= abs then redis.call('DEL', KEYS[1]); return false end
-        local ttl = math.min(tonumber(ARGV[1]), abs - now)
+        \(readLiveSession)
         local left = redis.call('PTTL', KEYS[1])
         if left < 0 or ttl - left > tonumber(ARGV[2]) then
             redis.call('PEXPIRE', KEYS[1], ttl)

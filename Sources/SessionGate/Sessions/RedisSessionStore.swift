@@ -18,21 +18,7 @@ public final class RedisSessionStore: SessionStore {
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
         client.eval(RedisSessionScripts.validate, keys: [keys.session(token)], arguments: [idleTimeoutMs], on: eventLoop)
             .flatMapErrorThrowing { throw SessionStoreError.unavailable(String(describing: $0)) }
-            .flatMapThrowing { reply in
-                guard !reply.isNull else { return nil }
-                guard let fields = reply.array, fields.count == 5,
-                    let userID = fields[0].string, let absolute = fields[3].int, let expires = fields[4].int
-                else {
-                    // A record SessionGate did not write: refuse it rather than guess.
-                    return nil
-                }
-                let roles = fields[2].string ?? ""
-                return SessionIdentity(
-                    userID: userID, userName: fields[1].string ?? "",
-                    roles: roles.isEmpty ? [] : roles.split(separator: ",").map(String.init),
-                    expiresAt: expires, absoluteExpiresAt: absolute
-                )
-            }
+            .map { RedisSessionScripts.identity(fromValidationReply: $0, fieldCount: 5) }
     }
 
     public func create(_ session: NewSession) async throws -> CreatedSession {
