@@ -7,8 +7,12 @@ import NIOHTTP1
 ///
 /// The request head is parsed once (by NIO's decoder) and rewritten once (``RequestRewriter``); bodies pass through
 /// as the buffers that were read, with framing only. Backpressure runs both ways: client reads stop while the
-/// upstream cannot take more (and while the session is being checked), upstream reads stop while the client cannot.
-/// It does not parse bodies, retry on another server or cache sessions.
+/// upstream cannot take more, upstream reads stop while the client cannot.
+///
+/// Pipelined requests are queued here rather than by NIO's `HTTPServerPipelineHandler`: that handler holds client
+/// reads for the whole of every request, which costs two `epoll_ctl` calls per request. Reads are held only when
+/// something really waits: a pipelined request, a body while the session is checked, a full upstream socket.
+/// It does not parse bodies or cache sessions.
 final class ProxyHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -28,6 +32,11 @@ final class ProxyHandler: ChannelDuplexHandler {
         case discardingBody(Exchange)
         /// The connection is being closed; nothing more is read or written.
         case closing
+
+        var isIdle: Bool {
+            if case .idle = self { return true }
+            return false
+        }
     }
 
     let proxy: ProxyContext
@@ -36,6 +45,10 @@ final class ProxyHandler: ChannelDuplexHandler {
     var context: ChannelHandlerContext?
     private var peerAddress = "unknown"
     private var pendingRead = false
+    /// Parts of requests that arrived while an earlier request was still being served (HTTP/1.1 pipelining).
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    private var drainingPipelined = false
+    private var pipelinedScheduled = false
     var upstreamNeedsFlush = false
     /// The connection's one response timer and the moment it is armed for (see `armResponseTimer(_:)`).
     var responseTimer: Scheduled<Void>?
@@ -55,11 +68,23 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if case .closing = state { return }
+        if !pipelined.isEmpty {
+            pipelined.append(part)
+        } else if case .head = part, !state.isIdle {
+            // The next request arrived before this one was answered: it waits its turn, in order.
+            pipelined.append(part)
+        } else {
+            handle(part)
+        }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart) {
         switch (part, state) {
         case (.head(let head), .idle):
             begin(head)
         case (.head, _):
-            // The pipelining handler delivers one request at a time; a second head here is a protocol break.
+            // Heads reach here only when idle (see `channelRead`); anything else is a broken stream.
             closeConnection()
         case (.body, .authenticating(let exchange)), (.body, .connecting(let exchange)):
             exchange.buffered.append(part)
@@ -125,24 +150,59 @@ final class ProxyHandler: ChannelDuplexHandler {
         closeConnection()
     }
 
-    /// Holds client reads while the session is checked or the upstream is connecting (the buffer stays one read
-    /// long) and while the upstream connection cannot take more (backpressure).
+    /// Holds client reads only when reading more would pile data up: a pipelined request is waiting, a request body
+    /// is already buffered while the session is checked or the upstream connects (the buffer stays one read long),
+    /// or the upstream connection cannot take more (backpressure). A complete request waiting for its answer does not
+    /// hold reads: stopping and restarting them costs two `epoll_ctl` calls, and whatever comes next is queued anyway.
     func read(context: ChannelHandlerContext) {
         if shouldHoldReads { pendingRead = true } else { context.read() }
     }
 
     private var shouldHoldReads: Bool {
+        if !pipelined.isEmpty { return true }
         switch state {
-        case .authenticating, .connecting: return true
+        case .authenticating(let exchange), .connecting(let exchange):
+            return !exchange.requestComplete && !exchange.buffered.isEmpty
         case .proxying(_, let upstream): return !upstream.isWritable
         case .idle, .discardingBody, .closing: return false
         }
     }
 
+    /// Called whenever the state may have moved on: serves queued pipelined requests once idle, then reads again
+    /// if reads were held.
     func resumeReadsIfPossible() {
+        if state.isIdle && !pipelined.isEmpty { schedulePipelined() }
         guard pendingRead, !shouldHoldReads, let context else { return }
         pendingRead = false
         context.read()
+    }
+
+    /// Serves the queued requests on the next event-loop tick: this is often called from inside an upstream
+    /// connection's read of the previous response, which must unwind before that connection takes a new request.
+    private func schedulePipelined() {
+        guard !pipelinedScheduled, let context else { return }
+        pipelinedScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.pipelinedScheduled = false
+            self.servePipelined()
+            self.resumeReadsIfPossible()
+        }
+    }
+
+    /// Feeds queued parts through `handle(_:)` until a head finds the connection busy again.
+    private func servePipelined() {
+        guard !drainingPipelined, state.isIdle else { return }
+        drainingPipelined = true
+        defer { drainingPipelined = false }
+        while let part = pipelined.first {
+            if case .closing = state {
+                pipelined.removeAll()
+                return
+            }
+            if case .head = part, !state.isIdle { return }
+            pipelined.removeFirst()
+            handle(part)
+        }
     }
 
     // MARK: - A request arrives

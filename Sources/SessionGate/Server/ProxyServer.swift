@@ -53,8 +53,9 @@ public final class ProxyServer: Sendable {
                     }
                     // Response headers reaching the encoder were parsed (and so validated) by the upstream decoder
                     // or are the proxy's own (validated request IDs, the configured cookie): no second check.
+                    // ProxyHandler queues pipelined requests itself (see its doc comment).
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withErrorHandling: false, withOutboundHeaderValidation: false)
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(proxy: context, loop: resources))
                 }
             }

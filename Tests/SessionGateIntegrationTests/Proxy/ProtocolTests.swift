@@ -43,6 +43,28 @@ struct ProtocolTests {
         #expect(answer.contains("\"body_bytes\":11") || answer.contains("\"body_bytes\": 11"), "got: \(answer)")
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let harness = try await ProxyHarness.start()
+        defer { Task { await harness.stop() } }
+        let token = try await harness.login()
+        // Four requests in one write: authenticated (answered after a Redis round trip), slow upstream, refused by
+        // the proxy itself, and a body-carrying one; each answer must come back in request order.
+        let requests = [
+            "GET /app/first HTTP/1.1\r\nHost: x\r\nX-Session-ID: \(token)\r\n\r\n",
+            "GET /public/slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /nowhere/third HTTP/1.1\r\nHost: x\r\n\r\n",
+            "POST /public/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        ]
+        let answer = try await TestHTTPClient.sendRaw(port: harness.port, requests.joined())
+        // Bodies are not newline-terminated, so status lines are found anywhere, in order.
+        let statuses = answer.matches(of: /HTTP\/1\.1 \d{3}/).map { String(answer[$0.range]) }
+        #expect(statuses == ["HTTP/1.1 200", "HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 200"], "got: \(answer)")
+        let first = try #require(answer.range(of: "/app/first"))
+        let second = try #require(answer.range(of: "/public/slow"))
+        let fourth = try #require(answer.range(of: "\"body_bytes\":5"))
+        #expect(first.lowerBound < second.lowerBound && second.lowerBound < fourth.lowerBound, "got: \(answer)")
+    }
+
     @Test func http10ClientsGetAnAnswerAndTheConnectionCloses() async throws {
         let harness = try await ProxyHarness.start()
         defer { Task { await harness.stop() } }
