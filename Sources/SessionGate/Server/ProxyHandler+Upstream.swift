@@ -111,6 +111,12 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             if !context.channel.isWritable { connection.holdReads() }
         case .end(let trailers):
             exchange.response = .complete
+            if exchange.requestComplete && exchange.keepAlive {
+                // The usual case needs no future: nothing waits for this write.
+                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                finish(exchange, upstream: connection, responseWritten: nil)
+                return
+            }
             let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
             if exchange.requestComplete {
                 finish(exchange, upstream: connection, responseWritten: written)

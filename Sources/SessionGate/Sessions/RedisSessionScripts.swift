@@ -28,6 +28,11 @@ enum RedisSessionScripts {
             let absolute = fields[3].int, let expires = fields[4].int
         else { return nil }
         let roles = fields[2].string ?? ""
+        // Values become header values upstream: a record that could split a header (written to Redis by something
+        // other than SessionGate) is treated as no session at all.
+        guard SessionIdentity.isHeaderSafe(userID), SessionIdentity.isHeaderSafe(fields[1].string ?? ""),
+            SessionIdentity.isHeaderSafe(roles)
+        else { return nil }
         return SessionIdentity(
             userID: userID, userName: fields[1].string ?? "",
             roles: roles.isEmpty ? [] : roles.split(separator: ",").map(String.init),

@@ -19,6 +19,14 @@ public struct SessionIdentity: Sendable, Hashable {
 
     /// True when every role in `required` is held.
     public func hasRoles(_ required: [String]) -> Bool { required.allSatisfy(roles.contains) }
+
+    /// True when a value may be sent as an HTTP header value as it is: no control characters (CR and LF above all)
+    /// and no DEL. ``NewSession`` refuses anything else, and values read back from a store are checked again, so the
+    /// upstream connection's encoder need not validate every header of every request.
+    static func isHeaderSafe(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 != 0x7f } }
+    }
 }
 
 /// What to create a session for.
@@ -31,7 +39,7 @@ public struct NewSession: Sendable {
     public init(userID: String, userName: String, roles: [String]) throws {
         guard !userID.isEmpty else { throw SessionStoreError.invalidInput("the user ID is empty") }
         for (what, value) in [("user ID", userID), ("user name", userName)] + roles.map({ ("role", $0) }) {
-            guard value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+            guard SessionIdentity.isHeaderSafe(value) else {
                 throw SessionStoreError.invalidInput("the \(what) \(value.debugDescription) holds control characters")
             }
         }

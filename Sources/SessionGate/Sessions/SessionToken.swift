@@ -13,16 +13,20 @@ public struct SessionToken: Sendable, Hashable {
 
     /// Accepts only well-formed tokens; anything else is rejected without a store lookup.
     public init?(_ text: Substring) {
-        let utf8 = text.utf8
-        guard utf8.count == Self.length else { return nil }
-        var index = 0
-        for byte in utf8 {
-            let ok = index < Self.tagLength ? Self.isLowerHex(byte) : Self.isBase64URL(byte)
-            guard ok else { return nil }
-            index += 1
-        }
+        // Header values are native strings, so the bytes are contiguous and checked without iterator overhead.
+        let wellFormed = text.utf8.withContiguousStorageIfAvailable(Self.isWellFormed) ?? Self.isWellFormed(Array(text.utf8))
+        guard wellFormed else { return nil }
         self.rawValue = String(text)
     }
+
+    private static func isWellFormed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == length else { return false }
+        for index in 0..<tagLength where !isLowerHex(bytes[index]) { return false }
+        for index in tagLength..<length where !isBase64URL(bytes[index]) { return false }
+        return true
+    }
+
+    private static func isWellFormed(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer(isWellFormed) }
 
     public init?(_ text: String) { self.init(Substring(text)) }
 
