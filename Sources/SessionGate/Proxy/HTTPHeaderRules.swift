@@ -20,6 +20,20 @@ enum HTTPHeaderRules {
         !text.isEmpty && text.utf8.allSatisfy(isTokenByte)
     }
 
+    /// Appends the options a `Connection` header value lists: the names of more headers that are hop-by-hop for
+    /// this message. Split on bytes, not `Character`s; `keep-alive` is left out because that header is hop-by-hop
+    /// anyway, which keeps the list empty for the usual `Connection: keep-alive`.
+    static func appendConnectionOptions(of value: String, to options: inout [Substring]) {
+        let utf8 = value.utf8
+        var start = utf8.startIndex
+        while start < utf8.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+            let option = Substring(utf8[start..<end]).trimmingASCIIWhitespace()
+            if !option.isEmpty && !option.equalsTrimmedToken("keep-alive") { options.append(option) }
+            start = end == utf8.endIndex ? end : utf8.index(after: end)
+        }
+    }
+
     static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
@@ -39,6 +53,14 @@ extension String {
         let a = utf8
         let b = lowercaseName.utf8
         guard a.count == b.count else { return false }
+        // Native strings (all parsed headers and literals) compare as plain byte buffers.
+        let compared = a.withContiguousStorageIfAvailable { x in
+            b.withContiguousStorageIfAvailable { y in
+                for i in 0..<x.count where x[i].asciiLowercased != y[i] { return false }
+                return true
+            }
+        }
+        if let compared, let equal = compared { return equal }
         return zip(a, b).allSatisfy { x, y in x.asciiLowercased == y }
     }
 }

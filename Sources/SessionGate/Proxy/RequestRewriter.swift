@@ -56,8 +56,8 @@ struct RequestRewriter: Sendable {
     func upstreamHead(for client: HTTPRequestHead, context: Context) -> HTTPRequestHead {
         // Options named by `Connection` are rare: collect them only when the header is there.
         var connectionOptions: [Substring] = []
-        for (name, value) in client.headers where requestHeaders.action(for: name) == .connection {
-            for option in value.split(separator: ",") { connectionOptions.append(option.trimmingASCIIWhitespace()) }
+        for (name, value) in client.headers where name.utf8.count == 10 && name.equalsHeaderName("connection") {
+            HTTPHeaderRules.appendConnectionOptions(of: value, to: &connectionOptions)
         }
         var wasChunked = false
         var hasContentLength = false
@@ -127,8 +127,8 @@ struct RequestRewriter: Sendable {
     /// The response head the client receives: the upstream's, less hop-by-hop headers; framing is left to the encoder.
     static func clientResponseHead(from upstream: HTTPResponseHead, keepAlive: Bool, clientVersion: HTTPVersion) -> HTTPResponseHead {
         var connectionOptions: [Substring] = []
-        for (name, value) in upstream.headers where name.equalsHeaderName("connection") {
-            for option in value.split(separator: ",") { connectionOptions.append(option.trimmingASCIIWhitespace()) }
+        for (name, value) in upstream.headers where name.utf8.count == 10 && name.equalsHeaderName("connection") {
+            HTTPHeaderRules.appendConnectionOptions(of: value, to: &connectionOptions)
         }
         var headers: [(String, String)] = []  // wrapped once, as in `upstreamHead`
         headers.reserveCapacity(upstream.headers.count + 1)

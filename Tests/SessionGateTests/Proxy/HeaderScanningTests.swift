@@ -19,6 +19,17 @@ struct HeaderScanningTests {
         #expect(HeaderNameTable([("k", 1)]).action(for: "\u{212A}") == nil)
     }
 
+    @Test func connectionOptionsSplitOnCommasTrimAndSkipKeepAlive() {
+        var options: [Substring] = []
+        HTTPHeaderRules.appendConnectionOptions(of: " Keep-Alive , X-Debug,,\tx-trace\t,close", to: &options)
+        #expect(options == ["X-Debug", "x-trace", "close"])
+        options = []
+        HTTPHeaderRules.appendConnectionOptions(of: "keep-alive", to: &options)
+        #expect(options.isEmpty)
+        // A non-native (bridged-like) string still compares correctly through the fallback.
+        #expect(String(Substring("xCONNECTION").dropFirst()).equalsHeaderName("connection"))
+    }
+
     @Test func headerNameComparisons() {
         #expect("Content-Length".equalsHeaderName("content-length"))
         #expect(!"Content-Lengths".equalsHeaderName("content-length"))
