@@ -16,13 +16,24 @@ extension RedisClient {
         arguments: [String],
         on eventLoop: EventLoop? = nil
     ) -> EventLoopFuture<RedisValue> {
-        let tail = [String(keys.count)] + keys + arguments
-        let evalsha = send(RedisCommand(["EVALSHA", script.sha1] + tail), on: eventLoop)
+        // ["EVALSHA", sha1, numkeys, keys..., arguments...], built in one allocation; `EVAL` swaps the first two.
+        var building: [String] = []
+        building.reserveCapacity(3 + keys.count + arguments.count)
+        building.append("EVALSHA")
+        building.append(script.sha1)
+        building.append(String(keys.count))
+        building.append(contentsOf: keys)
+        building.append(contentsOf: arguments)
+        let words = building
+        let evalsha = send(RedisCommand(words), on: eventLoop)
         return evalsha.flatMapError { error in
             guard let redisError = error as? RedisError, redisError.serverMessage?.hasPrefix("NOSCRIPT") == true else {
                 return evalsha.eventLoop.makeFailedFuture(error)
             }
-            return self.send(RedisCommand(["EVAL", script.source] + tail), on: eventLoop)
+            var evalWords = words
+            evalWords[0] = "EVAL"
+            evalWords[1] = script.source
+            return self.send(RedisCommand(evalWords), on: eventLoop)
         }
     }
 

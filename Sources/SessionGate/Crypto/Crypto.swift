@@ -32,11 +32,23 @@ public enum Crypto {
     private static func sha256<Bytes: Collection>(_ bytes: Bytes, into out: UnsafeMutablePointer<UInt8>)
     where Bytes.Element == UInt8 {
         let done: Void? = bytes.withContiguousStorageIfAvailable { input in
-            _ = SHA256(input.baseAddress, input.count, out)
+            digest(input, into: out)
         }
         if done == nil {
-            let input = Array(bytes)
-            input.withUnsafeBufferPointer { _ = SHA256($0.baseAddress, $0.count, out) }
+            Array(bytes).withUnsafeBufferPointer { digest($0, into: out) }
+        }
+    }
+
+    /// SHA-256 fetched once: OpenSSL 3's one-shot `SHA256()` looks the algorithm up on every call, which cost more
+    /// than hashing a session token itself.
+    nonisolated(unsafe) private static let sha256Algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+
+    private static func digest(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+        guard let algorithm = sha256Algorithm,
+            EVP_Digest(input.baseAddress, input.count, out, nil, algorithm, nil) == 1
+        else {
+            _ = SHA256(input.baseAddress, input.count, out)
+            return
         }
     }
 

@@ -21,13 +21,22 @@ let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
 /// Another process can take the port before the caller binds it; that is unlikely on a test machine.
 /// - Throws: `ProcessSupportError.systemCall` if a socket call fails.
 func freeLoopbackPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a free loopback port but not listening: connections to the port are refused for as long
+/// as the caller keeps `fd` open (and close it), and no other process can take the port meanwhile.
+func boundLoopbackSocket() throws -> (fd: Int32, port: Int) {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
     let fd = socket(AF_INET, SOCK_STREAM, 0)
     #endif
     guard fd >= 0 else { throw ProcessSupportError.systemCall("socket", errno) }
-    defer { close(fd) }
+    var keep = false
+    defer { if !keep { close(fd) } }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -41,7 +50,8 @@ func freeLoopbackPort() throws -> Int {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
     guard named == 0 else { throw ProcessSupportError.systemCall("getsockname", errno) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    keep = true
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// The resident set size of process `pid` in bytes, from `VmRSS` in `/proc/<pid>/status`; nil if unavailable.

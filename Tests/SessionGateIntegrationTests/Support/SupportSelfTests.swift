@@ -251,11 +251,13 @@ struct SupportSelfTests {
     }
 
     @Test func processHelpersFindPortsAndWaitForThem() async throws {
-        let port = try freeLoopbackPort()
-        #expect(port > 0)
+        #expect(try freeLoopbackPort() > 0)
         let upstream = try await TestUpstream.start()
         defer { Task { await upstream.stop() } }
         try await waitForPort(upstream.port, timeout: .seconds(2))
+        // Held bound but not listening, so no parallel test can start listening on it meanwhile.
+        let (fd, port) = try boundLoopbackSocket()
+        defer { close(fd) }
         await #expect(throws: ProcessSupportError.self) {
             try await waitForPort(port, timeout: .milliseconds(200))
         }
