@@ -47,14 +47,40 @@ public enum RedisValue: Sendable, Hashable {
         case .simpleString(let string):
             return Int64(string)
         case .bulkString(let buffer):
-            // 20 bytes is the longest Int64 in decimal; longer strings cannot parse, so do not build them.
-            return buffer.readableBytes <= 20 ? Int64(String(buffer: buffer)) : nil
+            return Self.parseInt64(buffer.readableBytesView)
         case .null, .error, .array:
             return nil
         }
     }
 
     /// The elements of an array reply; `nil` for every other case, including a null array.
+    /// A decimal integer as `Int64(String)` reads it (optional sign, digits only, no overflow), parsed on the bytes
+    /// without building a `String`.
+    static func parseInt64(_ bytes: ByteBufferView) -> Int64? {
+        var index = bytes.startIndex
+        guard index < bytes.endIndex else { return nil }
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
+            negative = bytes[index] == UInt8(ascii: "-")
+            index += 1
+            guard index < bytes.endIndex else { return nil }
+        }
+        var value: Int64 = 0
+        while index < bytes.endIndex {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            // Accumulate negatively so that Int64.min parses too.
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = times10.subtractingReportingOverflow(Int64(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            value = next
+            index += 1
+        }
+        if negative { return value }
+        let (positive, overflow) = Int64(0).subtractingReportingOverflow(value)
+        return overflow ? nil : positive
+    }
+
     public var array: [RedisValue]? {
         if case .array(let elements) = self {
             return elements

@@ -35,7 +35,7 @@ enum RedisSessionScripts {
         else { return nil }
         return SessionIdentity(
             userID: userID, userName: fields[1].string ?? "",
-            roles: roles.isEmpty ? [] : roles.split(separator: ",").map(String.init),
+            roles: roles.isEmpty ? [] : roles.utf8.split(separator: UInt8(ascii: ",")).map { String(Substring($0)) },
             expiresAt: expires, absoluteExpiresAt: absolute)
     }
 

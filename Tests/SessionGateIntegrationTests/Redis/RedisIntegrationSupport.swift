@@ -17,6 +17,10 @@ enum RedisIntegration {
     ) -> RedisClient {
         var configuration = RedisClientConfiguration(host: "127.0.0.1", port: server.port)
         configuration.reconnectBackoffMax = .milliseconds(200)
+        // Generous by default: a loaded test machine can stall a command (a first EVAL compiles its script) well past
+        // the 500 ms a production default allows. Tests of the timeouts themselves set their own.
+        configuration.commandTimeout = .seconds(5)
+        configuration.connectTimeout = .seconds(2)
         configure(&configuration)
         let client = RedisClient(
             configuration: configuration, eventLoopGroup: group, logger: logger)

@@ -21,6 +21,15 @@ struct RedisValueTests {
         #expect(RedisValue.null.int == nil)
     }
 
+    /// The byte parser agrees with `Int64(String)` at the edges.
+    @Test(arguments: [
+        "0", "-0", "+7", "-1", "1733059200000", "9223372036854775807", "-9223372036854775808",
+        "9223372036854775808", "-9223372036854775809", "", "-", "+", " 1", "1 ", "1.5", "0x10", "١",
+    ])
+    func bulkIntegersParseAsInt64Does(text: String) {
+        #expect(RedisValue.bulkString(ByteBuffer(string: text)).int == Int64(text))
+    }
+
     @Test func arrayAndNullAccessors() {
         #expect(RedisValue.array([.integer(1)]).array == [.integer(1)])
         #expect(RedisValue.null.array == nil)
