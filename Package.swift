@@ -70,6 +70,7 @@ let package = Package(
                 "SessionGate",
                 "SessionGateRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

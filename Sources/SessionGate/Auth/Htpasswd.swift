@@ -17,7 +17,9 @@ public struct Htpasswd: Sendable, Equatable {
     public static func parse(_ text: String) -> (Htpasswd, [Problem]) {
         var entries: [String: String] = [:]
         var problems: [Problem] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: both line ends are separators.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated() {
             var line = Substring(rawLine)
             if line.last == "\r" { line = line.dropLast() }
             line = line.trimmingSpacesAndTabs()

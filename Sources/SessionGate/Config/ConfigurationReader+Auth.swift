@@ -31,7 +31,9 @@ extension ConfigurationReader {
             } else {
                 table.problem("authenticator", "\"\(url)\" is not an http:// URL (expected \"http://127.0.0.1:9000/check\")")
             }
-            if !users.isEmpty { table.problem("users", "[auth.users.*] applies to users_file only") }
+            if let first = users.keys.sorted().first {
+                table.problem("users.\(first)", "[auth.users.*] applies to users_file only")
+            }
         }
         auth.authenticatorTimeout = table.duration("authenticator_timeout", default: auth.authenticatorTimeout)
         let adminRole = table.string("admin_role", default: auth.adminRole)
