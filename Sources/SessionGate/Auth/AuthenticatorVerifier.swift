@@ -22,9 +22,10 @@ struct AuthenticatorVerifier: CredentialVerifier {
         }
         switch response.status {
         case 200:
-            guard let user = Self.user(fromJSON: response.body) else {
+            guard var user = Self.user(fromJSON: response.body) else {
                 throw CredentialBackendUnavailable(description: "the authenticator's 200 answer is not {\"user_id\",\"username\",\"roles\"}")
             }
+            if user.userName.isEmpty { user.userName = credentials.username }
             return user
         case 401, 403:
             return nil

@@ -22,7 +22,7 @@ struct AuthResponse: Sendable {
 
     /// A JSON object body (keys sorted, so answers are stable).
     static func json(_ status: HTTPResponseStatus, _ object: [String: Any], headers: [(String, String)] = []) -> AuthResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return AuthResponse(status: status, headers: headers, body: String(decoding: data, as: UTF8.self))
     }
 

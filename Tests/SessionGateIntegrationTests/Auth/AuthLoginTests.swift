@@ -184,4 +184,17 @@ struct AuthLoginTests {
         let crossLogin = try await pair.a.login("alice", "wonderland", extraHeaders: [("Origin", "https://evil.example")])
         #expect(crossLogin.status == 403)
     }
+
+    @Test func loginFailsClosedWhenRedisIsDown() async throws {
+        let pair = try await AuthPair.start(single: true)
+        defer { Task { await pair.stop() } }
+        let alice = try await pair.a.device("alice")
+        pair.redis.kill()
+        let login = try await pair.a.login("alice", "wonderland")
+        #expect(login.status == 503)
+        #expect(login.errorCode == "session_store_unavailable")
+        #expect(login.header("Set-Cookie") == nil)
+        #expect(try await pair.a.send("GET", "/auth/me", headers: alice.headerHeaders).status == 503)
+        #expect(try await pair.a.send("POST", "/auth/logout", headers: alice.headerHeaders).status == 503)
+    }
 }

@@ -100,3 +100,21 @@ struct AuthEndpointTests {
         #expect(AuthEndpoint.unknown.method == nil)
     }
 }
+
+@Suite("AuthenticatorVerifier: answers")
+struct AuthenticatorAnswerTests {
+    private func user(_ json: String) -> VerifiedUser? { AuthenticatorVerifier.user(fromJSON: Array(json.utf8)) }
+
+    @Test func readsTheUser() {
+        #expect(user(#"{"user_id":"7","username":"bob","roles":["a","b"]}"#) == VerifiedUser(userID: "7", userName: "bob", roles: ["a", "b"]))
+        #expect(user(#"{"user_id":"7"}"#) == VerifiedUser(userID: "7", userName: "", roles: []))
+    }
+
+    @Test func refusesMalformedAnswers() {
+        #expect(user(#"{"username":"bob"}"#) == nil)
+        #expect(user(#"{"user_id":""}"#) == nil)
+        #expect(user(#"{"user_id":7}"#) == nil)
+        #expect(user(#"{"user_id":"7","roles":"admin"}"#) == nil)
+        #expect(user("not json") == nil)
+    }
+}
