@@ -27,6 +27,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // bcrypt (`crypt_rn`, `crypt_gensalt_rn`) from libxcrypt, for htpasswd password checks.
+        .systemLibrary(
+            name: "CCrypt",
+            providers: [.apt(["libcrypt-dev"])]
+        ),
         // A pipelining Redis client on SwiftNIO.
         .target(
             name: "SessionGateRedis",
@@ -43,6 +48,7 @@ let package = Package(
             name: "SessionGate",
             dependencies: [
                 "CCrypto",
+                "CCrypt",
                 "SessionGateRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -64,6 +70,7 @@ let package = Package(
                 "SessionGate",
                 "SessionGateRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

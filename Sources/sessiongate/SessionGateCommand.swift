@@ -10,7 +10,7 @@ struct SessionGateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sessiongate",
         abstract: "An authenticating reverse proxy backed by Redis sessions.",
-        subcommands: [Run.self, Check.self, Session.self],
+        subcommands: [Run.self, Check.self, Session.self, Auth.self],
         defaultSubcommand: Run.self
     )
 }

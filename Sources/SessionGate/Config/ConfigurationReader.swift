@@ -9,10 +9,13 @@ struct ConfigurationReader {
         let identity = readIdentity(document.table("identity"), sessionHeader: session.headerName)
         let upstreams = readUpstreams(document)
         let routes = readRoutes(document, upstreams: upstreams)
+        let auth = readAuth(document)
         document.finish()
-        return ProxyConfiguration(
+        var configuration = ProxyConfiguration(
             server: server, session: session, redis: redis, identity: identity, upstreams: upstreams, routes: routes
         )
+        configuration.auth = auth
+        return configuration
     }
 
     private func readServer(_ table: ConfigTable) -> ServerConfiguration {

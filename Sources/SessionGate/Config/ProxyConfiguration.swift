@@ -11,6 +11,8 @@ public struct ProxyConfiguration: Sendable {
     public var identity: IdentityConfiguration
     public var upstreams: [UpstreamConfiguration]
     public var routes: [RouteConfiguration]
+    /// `[auth]`: the login and session endpoints; nil (no table) turns them off.
+    public var auth: AuthConfiguration? = nil
 
     public init(
         server: ServerConfiguration = .init(),

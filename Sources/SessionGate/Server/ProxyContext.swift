@@ -9,6 +9,8 @@ struct ProxyContext: Sendable {
     let extractor: SessionExtractor
     let clientAddresses: ClientAddressResolver
     let store: SessionStore
+    /// The `[auth]` endpoints and the CSRF rule; nil when `[auth]` is not configured.
+    let auth: AuthService?
     /// `Set-Cookie` value that deletes the session cookie, built once.
     let clearCookie: String
     /// Random per process, so request IDs are unique across instances.
@@ -23,6 +25,9 @@ struct ProxyContext: Sendable {
             cookieName: configuration.session.cookieName, headerName: configuration.session.headerName)
         self.clientAddresses = ClientAddressResolver(trustedProxies: configuration.server.trustedProxies)
         self.store = store
+        self.auth = configuration.auth.map {
+            AuthService(configuration: $0, session: configuration.session, store: store, logger: logger)
+        }
         self.clearCookie = SessionCookie.clearing(configuration.session)
         self.requestIDPrefix = Crypto.hex(Crypto.randomBytes(6))
         self.logger = logger

@@ -30,6 +30,9 @@ final class ProxyHandler: ChannelDuplexHandler {
         case proxying(Exchange, UpstreamConnection)
         /// The proxy answered itself; the rest of the request body is dropped. → .idle, .closing
         case discardingBody(Exchange)
+        /// An `[auth]` endpoint: its body is collected, then ``AuthService`` answers (ProxyHandler+Auth.swift).
+        /// → .idle, .closing
+        case ownEndpoint(Exchange, AuthEndpoint, body: ByteBuffer)
         /// The connection is being closed; nothing more is read or written.
         case closing
 
@@ -100,6 +103,11 @@ final class ProxyHandler: ChannelDuplexHandler {
             upstreamNeedsFlush = false
             // A response that completed first has already closed this connection (see `upstream(_:didReceive:)`).
             exchange.requestComplete = true
+        case (.body(let buffer), .ownEndpoint(let exchange, let endpoint, var body)):
+            collectBody(buffer, exchange: exchange, endpoint: endpoint, into: &body)
+        case (.end, .ownEndpoint(let exchange, let endpoint, let body)):
+            exchange.requestComplete = true
+            answerOwnEndpoint(exchange, endpoint: endpoint, body: body)
         case (.body, .discardingBody):
             break
         case (.end, .discardingBody(let exchange)):
@@ -164,6 +172,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .authenticating(let exchange), .connecting(let exchange):
             return !exchange.requestComplete && !exchange.buffered.isEmpty
         case .proxying(_, let upstream): return !upstream.isWritable
+        case .ownEndpoint(let exchange, _, _): return exchange.requestComplete
         case .idle, .discardingBody, .closing: return false
         }
     }
@@ -215,12 +224,20 @@ final class ProxyHandler: ChannelDuplexHandler {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .badRequest(problem))
             return
         }
+        if let auth = proxy.auth, let endpoint = AuthEndpoint.match(uri: head.uri, prefix: auth.configuration.prefix) {
+            beginOwnEndpoint(head, endpoint: endpoint, requestID: requestID)
+            return
+        }
         guard let route = proxy.routes.match(head.uri) else {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .notFound)
             return
         }
         let presented = proxy.extractor.extract(from: head.headers)
         let exchange = Exchange(head: head, route: route, presented: presented, requestID: requestID)
+        if route.auth != .public, let refusal = proxy.auth?.csrfRefusal(method: head.method, headers: head.headers, presented: presented) {
+            answer(exchange, with: refusal)
+            return
+        }
         guard let token = AccessPolicy.needsLookup(route: route, presented: presented), let context else {
             proceed(exchange, AccessPolicy.decideWithoutLookup(route: route, presented: presented))
             return
@@ -240,16 +257,21 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .refuse(let kind, let clearCookie):
             answer(exchange, with: Self.errorResponse(for: kind), clearCookie: clearCookie)
         case .forward(let identity):
-            // Without trusted proxies the peer is the client: the `X-Forwarded-For` split is skipped.
-            let clientAddress = proxy.clientAddresses.trustedProxies.isEmpty
-                ? peerAddress
-                : proxy.clientAddresses.clientAddress(
-                    peer: peerAddress, forwardedFor: exchange.head.headers[canonicalForm: "x-forwarded-for"].map(String.init))
+            let clientAddress = clientAddress(of: exchange.head)
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)
             connectUpstream(exchange, fresh: false)
         }
+    }
+
+    /// The client's address: the peer, or with trusted proxies the `X-Forwarded-For` hop they vouch for.
+    func clientAddress(of head: HTTPRequestHead) -> String {
+        // Without trusted proxies the peer is the client: the `X-Forwarded-For` split is skipped.
+        proxy.clientAddresses.trustedProxies.isEmpty
+            ? peerAddress
+            : proxy.clientAddresses.clientAddress(
+                peer: peerAddress, forwardedFor: head.headers[canonicalForm: "x-forwarded-for"].map(String.init))
     }
 
     static func errorResponse(for kind: AccessDecision.ErrorKind) -> ErrorResponse {

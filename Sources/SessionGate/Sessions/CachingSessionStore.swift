@@ -16,9 +16,9 @@ import SessionGateRedis
 /// future on the caller's loop: no thread hop, no Redis command.
 public final class CachingSessionStore: SessionStore {
     private let client: RedisClient
-    private let backing: RedisSessionStore
-    private let keys: RedisSessionKeys
-    private let cache: NIOLockedValueBox<SessionNearCache>
+    let backing: RedisSessionStore
+    let keys: RedisSessionKeys
+    let cache: NIOLockedValueBox<SessionNearCache>
     private let arguments: [String]
     private let now: @Sendable () -> Int64
 
@@ -108,14 +108,48 @@ public final class CachingSessionStore: SessionStore {
             absoluteExpiry: localNow + (identity.absoluteExpiresAt - redisNow))
     }
 
-    public func create(_ session: NewSession) async throws -> CreatedSession {
-        try await backing.create(session)
-    }
-
     /// Revokes in Redis, then evicts locally at once: Redis's invalidation reaches every instance, this one included,
     /// but may arrive just after the reply; the explicit eviction makes "revoked" hold here the moment this returns.
     public func revokeAll(userID: String) async throws -> Int {
         defer { cache.withLockedValue { $0.invalidate(userID: userID) } }
         return try await backing.revokeAll(userID: userID)
+    }
+}
+
+/// The lifecycle operations go to Redis; whatever they end is also evicted here at once (Redis's invalidation
+/// reaches every instance, but may arrive just after the reply).
+extension CachingSessionStore {
+    public func create(_ session: NewSession, device: SessionDevice, limit: SessionLimit?) async throws -> CreatedSession {
+        // An evicted session must stop here too.
+        defer { if limit?.action == .evictOldest { cache.withLockedValue { $0.invalidate(userID: session.userID) } } }
+        return try await backing.create(session, device: device, limit: limit)
+    }
+
+    public func destroy(_ token: SessionToken, userID: String) async throws -> Bool {
+        let key = keys.session(token)
+        defer { cache.withLockedValue { $0.invalidate(key) } }
+        return try await backing.destroy(token, userID: userID)
+    }
+
+    public func destroyOthers(userID: String, except kept: SessionToken) async throws -> Int {
+        defer { cache.withLockedValue { $0.invalidate(userID: userID) } }
+        return try await backing.destroyOthers(userID: userID, except: kept)
+    }
+
+    public func list(userID: String) async throws -> [SessionSummary] {
+        try await backing.list(userID: userID)
+    }
+
+    public func revoke(handle: String, userID: String) async throws -> Bool {
+        defer { cache.withLockedValue { $0.invalidate(userID: userID) } }
+        return try await backing.revoke(handle: handle, userID: userID)
+    }
+
+    public func countLoginAttempt(_ counters: [LoginCounter]) async throws -> Int64? {
+        try await backing.countLoginAttempt(counters)
+    }
+
+    public func loginSucceeded(resetting: String, refunding: String) async throws {
+        try await backing.loginSucceeded(resetting: resetting, refunding: refunding)
     }
 }

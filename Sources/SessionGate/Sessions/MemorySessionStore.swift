@@ -10,15 +10,20 @@ import NIOCore
 ///
 /// Another process (such as `sessiongate session create`) cannot reach this memory.
 public final class MemorySessionStore: SessionStore {
-    private struct Record {
+    struct Record {
         var identity: SessionIdentity
+        var createdAt: Int64
+        var lastSeenAt: Int64
+        var device: SessionDevice
         var userID: String { identity.userID }
     }
 
-    private let idleTimeoutMs: Int64
-    private let absoluteTimeoutMs: Int64
-    private let now: @Sendable () -> Int64
-    private let records = NIOLockedValueBox<[String: Record]>([:])
+    let idleTimeoutMs: Int64
+    let absoluteTimeoutMs: Int64
+    let now: @Sendable () -> Int64
+    let records = NIOLockedValueBox<[String: Record]>([:])
+    /// Failed-login counters: key → (count, end of window in ms).
+    let loginCounters = NIOLockedValueBox<[String: (count: Int, windowEnd: Int64)]>([:])
 
     /// - Parameter now: milliseconds since the epoch; tests pass a clock they control.
     public init(idleTimeout: TimeAmount, absoluteTimeout: TimeAmount, now: @escaping @Sendable () -> Int64 = currentTimeMillis) {
@@ -41,21 +46,10 @@ public final class MemorySessionStore: SessionStore {
                 return nil
             }
             record.identity.expiresAt = min(now + idleTimeoutMs, record.identity.absoluteExpiresAt)
+            record.lastSeenAt = now
             records[key] = record
             return record.identity
         }
-    }
-
-    public func create(_ session: NewSession) async throws -> CreatedSession {
-        let token = SessionToken.generate(tag: SessionToken.tag(forUser: session.userID))
-        let now = self.now()
-        let absolute = now + absoluteTimeoutMs
-        let identity = SessionIdentity(
-            userID: session.userID, userName: session.userName, roles: session.roles,
-            expiresAt: min(now + idleTimeoutMs, absolute), absoluteExpiresAt: absolute
-        )
-        records.withLockedValue { $0[token.hashHex] = Record(identity: identity) }
-        return CreatedSession(token: token, identity: identity)
     }
 
     public func revokeAll(userID: String) async throws -> Int {

@@ -4,7 +4,7 @@ import SessionGateRedis
 ///
 /// Times come from the Redis server's own clock (`TIME`), so every SessionGate instance agrees on expiry.
 /// Session hash fields: `user_id`, `user_name`, `roles` (comma-separated), `created_at`, `last_seen_at`,
-/// `absolute_expires_at` (all times in milliseconds since the epoch).
+/// `absolute_expires_at` (all times in milliseconds since the epoch), `ip`, `user_agent` (the device that logged in).
 enum RedisSessionScripts {
     private static let now = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 
@@ -67,24 +67,6 @@ enum RedisSessionScripts {
             left = ttl
         end
         return {s[1], s[2], s[3], s[4], string.format('%d', now + left), string.format('%d', now)}
-        """
-    )
-
-    /// KEYS[1] session, KEYS[2] user index; ARGV user_id, user_name, roles, idle ms, absolute ms, token hash.
-    /// Returns {created_at, absolute_expires_at, expires_at}.
-    static let create = RedisScript(
-        """
-        \(now)
-        local idle = tonumber(ARGV[4])
-        local abs = now + tonumber(ARGV[5])
-        redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'user_name', ARGV[2], 'roles', ARGV[3],
-            'created_at', now, 'last_seen_at', now, 'absolute_expires_at', abs)
-        redis.call('PEXPIRE', KEYS[1], math.min(idle, abs - now))
-        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-        redis.call('ZADD', KEYS[2], abs, ARGV[6])
-        local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-        redis.call('PEXPIREAT', KEYS[2], last[2])
-        return {string.format('%d', now), string.format('%d', abs), string.format('%d', math.min(now + idle, abs))}
         """
     )
 

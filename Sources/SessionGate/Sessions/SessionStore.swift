@@ -10,8 +10,29 @@ public protocol SessionStore: Sendable {
     ///   ``SessionStoreError/unavailable(_:)`` when the store cannot answer.
     func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?>
 
-    /// Creates a session with a fresh random token.
-    func create(_ session: NewSession) async throws -> CreatedSession
+    /// Creates a session with a fresh random token, recording the device, within the user's session limit, in one
+    /// atomic step (see SessionStore+Lifecycle.swift for the lifecycle operations).
+    /// - Throws: ``SessionLimitReached`` when `limit` says reject and the user is at it.
+    func create(_ session: NewSession, device: SessionDevice, limit: SessionLimit?) async throws -> CreatedSession
+
+    /// Ends one session and removes it from its user's index. - Returns: whether it existed.
+    func destroy(_ token: SessionToken, userID: String) async throws -> Bool
+
+    /// Ends every session of `userID` except `kept`. - Returns: how many were ended.
+    func destroyOthers(userID: String, except kept: SessionToken) async throws -> Int
+
+    /// The user's live sessions, oldest first (expired index entries are pruned on the way).
+    func list(userID: String) async throws -> [SessionSummary]
+
+    /// Ends the session with `handle` if it belongs to `userID`. - Returns: whether one was ended.
+    func revoke(handle: String, userID: String) async throws -> Bool
+
+    /// Counts one login attempt against each counter (before the password is checked, so concurrent attempts on
+    /// any instance count). - Returns: milliseconds until a retry is allowed when any counter is over its limit.
+    func countLoginAttempt(_ counters: [LoginCounter]) async throws -> Int64?
+
+    /// After a successful login: forgets `resetting` and takes this attempt back from `refunding`.
+    func loginSucceeded(resetting: String, refunding: String) async throws
 
     /// Ends every session of a user. - Returns: how many were ended.
     func revokeAll(userID: String) async throws -> Int

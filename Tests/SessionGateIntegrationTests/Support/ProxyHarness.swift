@@ -20,6 +20,7 @@ final class ProxyHarness: Sendable {
     private let server: ProxyServer
     private let redisClient: RedisClient?
     private let group: MultiThreadedEventLoopGroup
+    private let ownsRedis: Bool
 
     struct Options {
         var idleTimeout = "30m"
@@ -29,10 +30,16 @@ final class ProxyHarness: Sendable {
         var trustedProxies = "[\"127.0.0.1/32\"]"
         var maxIdle = 256
         var localCache = false
+        /// A Redis to share (several instances, one store); nil starts one for this harness. A shared one is not
+        /// stopped by ``stop()``.
+        var redis: RedisServer? = nil
+        /// TOML appended to the file, such as an `[auth]` table.
+        var extraTOML = ""
     }
 
     static func start(_ options: Options = Options()) async throws -> ProxyHarness {
-        let redis = try await RedisServer.start()
+        let redis: RedisServer
+        if let shared = options.redis { redis = shared } else { redis = try await RedisServer.start() }
         let upstream = try await TestUpstream.start()
         // A free port can be taken by another test between choosing and binding it: choose again.
         var attempt = 0
@@ -102,6 +109,8 @@ final class ProxyHarness: Sendable {
             path = "/dead/"
             upstream = "dead"
             auth = "public"
+
+            \(options.extraTOML)
             """
         let configuration = try ConfigLoader.parse(toml)
         var logger = Logger(label: "sessiongate-test")
@@ -120,13 +129,14 @@ final class ProxyHarness: Sendable {
         }
         return ProxyHarness(
             redis: redis, upstream: upstream, port: port, configuration: configuration, store: stores.store,
-            server: server, redisClient: stores.redis, group: group)
+            server: server, redisClient: stores.redis, group: group, ownsRedis: options.redis == nil)
     }
 
     private init(
         redis: RedisServer, upstream: TestUpstream, port: Int, configuration: ProxyConfiguration, store: SessionStore,
-        server: ProxyServer, redisClient: RedisClient?, group: MultiThreadedEventLoopGroup
+        server: ProxyServer, redisClient: RedisClient?, group: MultiThreadedEventLoopGroup, ownsRedis: Bool
     ) {
+        self.ownsRedis = ownsRedis
         self.redis = redis
         self.upstream = upstream
         self.port = port
@@ -162,7 +172,7 @@ final class ProxyHarness: Sendable {
         await redisClient?.shutdown()
         try? await group.shutdownGracefully()
         await upstream.stop()
-        redis.stop()
+        if ownsRedis { redis.stop() }
     }
 }
 

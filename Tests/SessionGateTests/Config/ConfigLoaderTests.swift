@@ -253,6 +253,7 @@ struct ConfigLoaderTests {
         #expect(configuration.routes.map(\.path) == ["/api/admin/", "/api/", "/"])
         #expect(configuration.routes.map(\.auth) == [.required, .required, .public])
         #expect(configuration.routes.first?.roles == ["admin"])
+        #expect(configuration.auth?.prefix == "/auth")
     }
 
     @Test func typoInTheShippedExampleIsReportedOnItsLine() throws {
