@@ -86,16 +86,20 @@ public final class CachingSessionStore: SessionStore {
         let ticket = cache.withLockedValue { $0.beginRead(key) }
         // Taken before sending, so expiries converted to local time err early, never late.
         let sentAt = now()
-        return client.eval(RedisSessionScripts.validateDebounced, keys: [key], arguments: arguments, on: eventLoop)
-            .flatMapErrorThrowing { error in
-                self.cache.withLockedValue { $0.store(nil, ticket: ticket) }
-                throw SessionStoreError.unavailable(String(describing: error))
+        let promise = eventLoop.makePromise(of: SessionIdentity?.self)  // one future, not a chain (see RedisSessionStore)
+        client.eval(RedisSessionScripts.validateDebounced, keys: [key], arguments: arguments, on: eventLoop)
+            .whenComplete { result in
+                switch result {
+                case .success(let reply):
+                    let entry = Self.entry(from: reply, localNow: sentAt)
+                    self.cache.withLockedValue { $0.store(entry, ticket: ticket) }
+                    promise.succeed(entry?.identity)
+                case .failure(let error):
+                    self.cache.withLockedValue { $0.store(nil, ticket: ticket) }
+                    promise.fail(SessionStoreError.unavailable(String(describing: error)))
+                }
             }
-            .map { reply in
-                let entry = Self.entry(from: reply, localNow: sentAt)
-                self.cache.withLockedValue { $0.store(entry, ticket: ticket) }
-                return entry?.identity
-            }
+        return promise.futureResult
     }
 
     /// Parses the script's reply; nil for a missing session or a record SessionGate did not write.
