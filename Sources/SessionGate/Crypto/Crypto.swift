@@ -67,15 +67,27 @@ public enum Crypto {
     /// Writes the digits straight into the string's storage.
     private static func hexContiguous(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         guard !bytes.isEmpty else { return "" }
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { writeHex(bytes, into: $0) }
+    }
+
+    /// Writes `bytes` as lowercase hex at the start of `out` (which must hold twice as many bytes).
+    /// - Returns: the number of bytes written.
+    static func writeHex(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let digits: StaticString = "0123456789abcdef"
-        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            digits.withUTF8Buffer { digits in
-                for (index, byte) in bytes.enumerated() {
-                    out[2 * index] = digits[Int(byte >> 4)]
-                    out[2 * index + 1] = digits[Int(byte & 0x0f)]
-                }
+        digits.withUTF8Buffer { digits in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = digits[Int(byte >> 4)]
+                out[2 * index + 1] = digits[Int(byte & 0x0f)]
             }
-            return bytes.count * 2
+        }
+        return bytes.count * 2
+    }
+
+    /// Calls `body` with the SHA-256 of `bytes`, held on the stack.
+    static func withSHA256<Result>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
+            self.digest(bytes, into: digest.baseAddress!)
+            return body(UnsafeBufferPointer(digest))
         }
     }
 

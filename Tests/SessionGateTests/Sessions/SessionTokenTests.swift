@@ -84,3 +84,16 @@ struct SessionTokenTests {
         #expect(other.hashHex.count == 64)
     }
 }
+
+@Suite("Redis key schema")
+struct RedisSessionKeysTests {
+    @Test func aSessionKeyIsPrefixTagAndTheTokensHash() throws {
+        let token = try #require(SessionToken("0a1b2c3d" + String(repeating: "A", count: 43)))
+        let key = RedisSessionKeys(prefix: "sg:").session(token)
+        #expect(key == "sg:{0a1b2c3d}:s:" + Crypto.sha256Hex(token.rawValue))
+        #expect(key.utf8.count == 3 + 10 + 3 + 64)
+        // Any prefix, including non-ASCII and empty ones, is copied as written.
+        #expect(RedisSessionKeys(prefix: "é:").session(token).hasPrefix("é:{0a1b2c3d}:s:"))
+        #expect(RedisSessionKeys(prefix: "").session(token) == "{0a1b2c3d}:s:" + token.hashHex)
+    }
+}
