@@ -1,0 +1,50 @@
+/// The hash behind `ip_hash` and `consistent_hash`: FNV-1a (64-bit) over the UTF-8 bytes, finished with MurmurHash3's
+/// 64-bit mixer so that similar inputs ("host:port#1", "host:port#2") land far apart.
+///
+/// It is part of the routing contract, not an implementation detail: every SessionGate instance, version and restart
+/// must compute the same value, so that several instances in front of the same servers send a key to the same server.
+/// Swift's `Hasher` is seeded per process and cannot be used. Changing this function moves every key.
+enum StableHash {
+    private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    private static let prime: UInt64 = 0x0000_0100_0000_01b3
+
+    /// The hash of `text`'s UTF-8 bytes.
+    static func hash(_ text: some StringProtocol) -> UInt64 { mix(feed(text.utf8, into: offsetBasis)) }
+
+    /// `hash("\(prefix)\(number)")` for a non-negative `number`, without building the string: the ring places
+    /// thousands of points per server this way. `prefix` is given as ``state(after:)``.
+    static func hash(after prefix: UInt64, number: Int) -> UInt64 {
+        var state = prefix
+        var divisor = 1
+        while divisor <= number / 10 { divisor *= 10 }
+        while divisor > 0 {
+            state ^= UInt64(UInt8(ascii: "0") + UInt8((number / divisor) % 10))
+            state &*= prime
+            divisor /= 10
+        }
+        return mix(state)
+    }
+
+    /// The state after hashing `prefix`, for ``hash(after:number:)``.
+    static func state(after prefix: some StringProtocol) -> UInt64 { feed(prefix.utf8, into: offsetBasis) }
+
+    private static func feed(_ bytes: some Sequence<UInt8>, into state: UInt64) -> UInt64 {
+        var state = state
+        for byte in bytes {
+            state ^= UInt64(byte)
+            state &*= prime
+        }
+        return state
+    }
+
+    /// MurmurHash3's `fmix64`: a bijection that spreads every input bit over the whole word.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var k = value
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k &*= 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import NIOCore
+
+@testable import SessionGate
+
+/// A deterministic random source (SplitMix64), so every run of the balancing tests sees the same keys.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        return StableHash.mix(state)
+    }
+}
+
+/// Ranks 0..<count drawn with probability ∝ 1/(rank+1)^s: a few keys are very hot, most are cold.
+struct Zipf {
+    private let cumulative: [Double]
+
+    init(count: Int, exponent: Double) {
+        var sum = 0.0
+        cumulative = (1...count).map { rank in
+            sum += 1 / Double(rank).pow(exponent)
+            return sum
+        }
+    }
+
+    func next(using random: inout SplitMix64) -> Int {
+        let target = Double.random(in: 0..<cumulative.last!, using: &random)
+        var low = 0
+        var high = cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] <= target { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}
+
+extension Double {
+    fileprivate func pow(_ exponent: Double) -> Double { exp(exponent * log(self)) }
+}
+
+/// The hashes of `count` distinct request keys (`"key-0"`, `"key-1"`, ...).
+func testKeys(_ count: Int) -> [UInt64] { (0..<count).map { StableHash.hash("key-\($0)") } }
+
+/// A fixed instant and offsets from it, for state machines that take the time as an argument.
+let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+func at(_ seconds: Double) -> NIODeadline { t0 + .nanoseconds(Int64(seconds * 1e9)) }
