@@ -49,7 +49,9 @@ struct UpstreamBalancer: Sendable {
         self.weights = weights
         self.roundRobin = SmoothWeightedRoundRobin(weights: weights)
         self.inFlight = Array(repeating: 0, count: weights.count)
-        self.passive = Array(repeating: PassiveHealth(maxFails: maxFails, failTimeout: failTimeout), count: weights.count)
+        // As in nginx, a lone server is never marked down by failures: there is nowhere else to send its requests.
+        let passiveHealth = PassiveHealth(maxFails: weights.count == 1 ? 0 : maxFails, failTimeout: failTimeout)
+        self.passive = Array(repeating: passiveHealth, count: weights.count)
         self.active = Array(repeating: ActiveHealth(healthy: healthy, unhealthy: unhealthy), count: weights.count)
     }
 

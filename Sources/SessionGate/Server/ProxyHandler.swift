@@ -8,7 +8,8 @@ import NIOHTTP1
 /// The request head is parsed once (by NIO's decoder) and rewritten once (``RequestRewriter``); bodies pass through
 /// as the buffers that were read, with framing only. Backpressure runs both ways: client reads stop while the
 /// upstream cannot take more (and while the session is being checked), upstream reads stop while the client cannot.
-/// It does not parse bodies, retry on another server or cache sessions.
+/// It does not parse bodies or cache sessions; choosing a server and retrying on another one is in
+/// `ProxyHandler+Balancing.swift`.
 final class ProxyHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -102,6 +103,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         switch state {
         case .proxying(let exchange, let upstream):
             exchange.responseDeadline = nil
+            releaseServer(exchange, .neutral)
             upstream.delegate = nil
             upstream.close()
         case .connecting(let exchange), .authenticating(let exchange):
@@ -188,6 +190,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)
+            exchange.balanceKey = balanceKey(for: exchange, identity: identity, clientAddress: clientAddress)
             connectUpstream(exchange, fresh: false)
         }
     }

@@ -29,6 +29,9 @@ final class ProxyHarness: Sendable {
         var trustedProxies = "[\"127.0.0.1/32\"]"
         var maxIdle = 256
         var localCache = false
+        /// When set, replaces the keys of the `app` upstream after its name (`servers`, timeouts, `max_idle`), for
+        /// tests that balance over several upstreams of their own.
+        var appUpstream: String? = nil
     }
 
     static func start(_ options: Options = Options()) async throws -> ProxyHarness {
@@ -49,6 +52,12 @@ final class ProxyHarness: Sendable {
     private static func start(_ options: Options, redis: RedisServer, upstream: TestUpstream) async throws -> ProxyHarness {
         let port = try freeLoopbackPort()
         let deadPort = try freeLoopbackPort()
+        let appUpstream = options.appUpstream ?? """
+            servers = ["127.0.0.1:\(upstream.port)"]
+            connect_timeout = "1s"
+            response_timeout = "\(options.responseTimeout)"
+            max_idle = \(options.maxIdle)
+            """
         let toml = """
             [server]
             listen = "127.0.0.1:\(port)"
@@ -70,10 +79,7 @@ final class ProxyHarness: Sendable {
 
             [[upstream]]
             name = "app"
-            servers = ["127.0.0.1:\(upstream.port)"]
-            connect_timeout = "1s"
-            response_timeout = "\(options.responseTimeout)"
-            max_idle = \(options.maxIdle)
+            \(appUpstream)
 
             [[upstream]]
             name = "dead"

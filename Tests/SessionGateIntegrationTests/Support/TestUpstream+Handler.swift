@@ -53,7 +53,10 @@ extension TestUpstream {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch (unwrapInboundIn(data), state) {
             case (.head(let head), .idle):
-                stats.withLockedValue { $0.lastRequestHeaders = head.headers.map { ($0.name, $0.value) } }
+                stats.withLockedValue {
+                    $0.lastRequestHeaders = head.headers.map { ($0.name, $0.value) }
+                    $0.requestsReceived += 1
+                }
                 state = .receiving(Request(head: head, route: Route(uri: head.uri)))
             case (.body(let chunk), .receiving(var request)):
                 if request.route == .upload, request.patternOK {
@@ -159,7 +162,10 @@ extension TestUpstream {
                 close(context: context)
                 return
             }
-            let headers = [("Content-Type", "application/json"), ("Content-Length", String(data.count))]
+            let headers = [
+                ("Content-Type", "application/json"), ("Content-Length", String(data.count)),
+                ("X-Upstream-Port", String(context.channel.localAddress?.port ?? 0)),
+            ]
             context.write(wrapOutboundOut(.head(responseHead(for: requestHead, headers: headers))), promise: nil)
             if requestHead.method != .HEAD {
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: data)))), promise: nil)

@@ -142,3 +142,14 @@ struct UpstreamBalancerTests {
         expectShares(counts, weights: [1, 2, 3, 4], tolerance: 0.05)
     }
 }
+
+extension UpstreamBalancerTests {
+    @Test func aLoneServerIsNeverMarkedDownByFailuresAsInNginx() {
+        var b = UpstreamBalancer(policy: .roundRobin, names: ["10.0.0.1:80"], weights: [1])
+        for second in 0..<5 {
+            let server = b.pick(key: nil, now: at(Double(second)))
+            #expect(server == 0)
+            b.finish(0, outcome: .failure, now: at(Double(second)))
+        }
+    }
+}
