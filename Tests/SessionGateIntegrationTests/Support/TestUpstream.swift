@@ -11,6 +11,7 @@ import NIOPosix
 ///   headers exactly as received, in order;
 /// - `/slow?ms=N`: the same echo after N ms, scheduled on the event loop;
 /// - `/drop`: closes the connection without answering;
+/// - `/stale`: the echo on a connection's first request, a close without answering on any later one;
 /// - `/download?bytes=N`: 200 with N bytes of `TestBodyPattern` in 64 KiB chunks, written only while the channel
 ///   is writable;
 /// - `/upload`: counts the request body without buffering it and answers `{"body_bytes": N, "pattern_ok": Bool}`.

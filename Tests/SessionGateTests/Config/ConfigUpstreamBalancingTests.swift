@@ -130,3 +130,25 @@ struct ConfigUpstreamBalancingTests {
         #expect(problem.line == 4)
     }
 }
+
+extension ConfigUpstreamBalancingTests {
+    @Test func theShippedExamplesCommentedBalancingKeysAreValidAndShowTheDefaults() throws {
+        var text = try String(contentsOfFile: ConfigLoaderTests.shippedExample, encoding: .utf8)
+        text = text.replacingOccurrences(of: "balance = \"round_robin\"", with: "balance = \"consistent_hash\"")
+        for key in ["hash_key", "hash_balance_factor", "health_check"] {
+            #expect(text.contains("\n# \(key) = "), "\(key) is documented")
+            text = text.replacingOccurrences(of: "\n# \(key) = ", with: "\n\(key) = ")
+        }
+        let upstream = try #require(try ConfigLoader.parse(text).upstreams.first)
+        let defaults = UpstreamConfiguration(name: "app", servers: [])
+        #expect(upstream.hashKey == defaults.hashKey)
+        #expect(upstream.hashBalanceFactor == defaults.hashBalanceFactor)
+        #expect(upstream.maxFails == defaults.maxFails)
+        #expect(upstream.failTimeout == defaults.failTimeout)
+        #expect(upstream.retries == defaults.retries)
+        #expect(upstream.idleTimeout == defaults.idleTimeout)
+        #expect(upstream.healthCheck?.path == "/healthz")
+        #expect(upstream.healthCheck?.interval == .seconds(5))
+        #expect(upstream.healthCheck?.healthy == 2)
+    }
+}
