@@ -81,6 +81,9 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// The upstreams in use, with their balancers' live state (for tests and diagnostics).
+    var upstreams: [Upstream] { context.upstreams }
+
     /// Waits until the listening socket is closed.
     public func waitUntilClosed() async {
         let channel = self.channel.withLockedValue { $0 }

@@ -96,6 +96,7 @@ struct FailoverTests {
         for (session, token) in tokens.enumerated() {
             #expect(try await harness.get("/app/x", headers: [("X-Session-ID", token)]).upstreamPort == home[session])
         }
+        #expect(harness.appInFlight == [0, 0, 0], "every attempt, failed or retried, gave its in-flight slot back")
     }
 
     @Test func aPostThatReachedAServerIsNotRetriedButAGetIs() async throws {
@@ -117,6 +118,7 @@ struct FailoverTests {
         let get = try await client2.request("GET", "/public/drop")
         #expect(get.status == 502)
         #expect(group.requestsReceived == 3, "the GET was tried on both servers")
+        #expect(harness.appInFlight == [0, 0])
         await client.close()
         await client2.close()
     }

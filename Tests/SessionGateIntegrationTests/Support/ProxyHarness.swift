@@ -153,6 +153,9 @@ final class ProxyHarness: Sendable {
         try await TestHTTPClient.get(port: port, uri: uri, headers: headers)
     }
 
+    /// Requests in flight per server of the `app` upstream, as its balancer counts them.
+    var appInFlight: [Int] { server.upstreams[0].balancer.snapshot.inFlight }
+
     /// The Redis key of a session token, per the documented schema.
     func sessionKey(_ token: String) -> String {
         RedisSessionKeys(prefix: "sg:").session(SessionToken(token)!)
