@@ -12,18 +12,26 @@ struct LeastConnTests {
         let harness = try await ProxyHarness.start(options)
         defer { Task { await harness.stop(); await group.stopAll() } }
 
+        // A request that stays in flight for the whole test (its client leaves before the answer).
         let slowClient = try await TestHTTPClient.connect(port: harness.port)
-        async let slow = slowClient.request("/public/slow?ms=1500")
-        for _ in 0..<100 where group.requestsReceived == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let slow = Task { try await slowClient.request("/public/slow?ms=30000", timeout: .seconds(60)) }
+        for _ in 0..<500 where group.requestsReceived == 0 { try await Task.sleep(for: .milliseconds(10)) }
         #expect(group.requestsReceived == 1)
-        let busyPort = group[0].requestsReceived == 1 ? group.ports[0] : group.ports[1]
+        let busy = group[0].requestsReceived == 1 ? 0 : 1
         // Each on a new client connection, so they land on both of the proxy's event loops.
-        for _ in 0..<8 {
+        for _ in 0..<6 {
             let response = try await harness.get("/public/x")
             #expect(response.status == 200)
-            #expect(response.upstreamPort != busyPort)
+            #expect(response.upstreamPort == group.ports[1 - busy])
         }
-        #expect(try await slow.upstreamPort == busyPort)
+        #expect(harness.appInFlight[busy] == 1)
         await slowClient.close()
+        _ = try? await slow.value
+        var inFlight = harness.appInFlight
+        for _ in 0..<500 where inFlight != [0, 0] {
+            try await Task.sleep(for: .milliseconds(10))
+            inFlight = harness.appInFlight
+        }
+        #expect(inFlight == [0, 0], "a client leaving gives its in-flight slot back")
     }
 }
