@@ -118,13 +118,15 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             if !context.channel.isWritable { connection.holdReads() }
         case .end(let trailers):
             exchange.response = .complete
+            // The server is done with it: its in-flight slot is free before the client can see the end, so a client
+            // that sends its next request on receipt never finds its own previous one still counted.
+            releaseServer(exchange, .success)
             let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
             if exchange.requestComplete {
                 finish(exchange, upstream: connection, responseWritten: written)
             } else {
                 // The upstream answered before reading the whole body: neither connection can be trusted to be
                 // at a message boundary, so both close.
-                releaseServer(exchange, .success)
                 connection.delegate = nil
                 connection.close()
                 closeConnection(after: written)

@@ -49,3 +49,14 @@ extension TestResponse {
     /// The port of the upstream that answered (0 when the proxy answered itself).
     var upstreamPort: Int { header("X-Upstream-Port").flatMap { Int($0) } ?? 0 }
 }
+
+extension ProxyHarness {
+    /// Whether the `app` upstream's in-flight counts reach `expected` within two seconds.
+    func appInFlightSettles(to expected: [Int]) async -> Bool {
+        for _ in 0..<200 {
+            if appInFlight == expected { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return appInFlight == expected
+    }
+}
