@@ -11,23 +11,6 @@ enum StableHash {
     /// The hash of `text`'s UTF-8 bytes.
     static func hash(_ text: some StringProtocol) -> UInt64 { mix(feed(text.utf8, into: offsetBasis)) }
 
-    /// `hash("\(prefix)\(number)")` for a non-negative `number`, without building the string: the ring places
-    /// thousands of points per server this way. `prefix` is given as ``state(after:)``.
-    static func hash(after prefix: UInt64, number: Int) -> UInt64 {
-        var state = prefix
-        var divisor = 1
-        while divisor <= number / 10 { divisor *= 10 }
-        while divisor > 0 {
-            state ^= UInt64(UInt8(ascii: "0") + UInt8((number / divisor) % 10))
-            state &*= prime
-            divisor /= 10
-        }
-        return mix(state)
-    }
-
-    /// The state after hashing `prefix`, for ``hash(after:number:)``.
-    static func state(after prefix: some StringProtocol) -> UInt64 { feed(prefix.utf8, into: offsetBasis) }
-
     private static func feed(_ bytes: some Sequence<UInt8>, into state: UInt64) -> UInt64 {
         var state = state
         for byte in bytes {
