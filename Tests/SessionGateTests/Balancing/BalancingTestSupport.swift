@@ -1,7 +1,14 @@
 import Foundation
 import NIOCore
+import Testing
 
 @testable import SessionGate
+
+/// The balancing suites with CPU-heavy checks (100,000 keys, rings of tens of thousands of points), run one test at a
+/// time: in parallel they would occupy every thread of Swift's cooperative pool for seconds and delay the
+/// continuations of unrelated tests that measure time.
+@Suite("Balancing (pure, one test at a time)", .serialized)
+enum BalancingUnitTests {}
 
 /// A deterministic random source (SplitMix64), so every run of the balancing tests sees the same keys.
 struct SplitMix64: RandomNumberGenerator {

@@ -2,76 +2,78 @@ import Testing
 
 @testable import SessionGate
 
-/// "Consistent Hashing with Bounded Loads": with Zipf-distributed keys (a few very hot), no server holds more than
-/// the factor times the mean in-flight load, where plain consistent hashing piles the hot keys on one server.
-@Suite("Bounded loads")
-struct BoundedLoadsTests {
-    static let names = (1...8).map { "10.1.0.\($0):80" }
-    static let zipf = Zipf(count: 10_000, exponent: 1.1)
+extension BalancingUnitTests {
+    /// "Consistent Hashing with Bounded Loads": with Zipf-distributed keys (a few very hot), no server holds more than
+    /// the factor times the mean in-flight load, where plain consistent hashing piles the hot keys on one server.
+    @Suite("Bounded loads")
+    struct BoundedLoadsTests {
+        static let names = (1...8).map { "10.1.0.\($0):80" }
+        static let zipf = Zipf(count: 10_000, exponent: 1.1)
 
-    /// Places `count` requests that all stay in flight; returns the loads.
-    private func place(_ count: Int, factor: Double?, weights: [Int]) -> [Int] {
-        place(count, on: UpstreamBalancer(policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor))
-    }
-
-    /// Places `count` requests on a copy of `balancer` (copies share the ring).
-    private func place(_ count: Int, on balancer: UpstreamBalancer) -> [Int] {
-        var b = balancer
-        var random = SplitMix64(seed: 1)
-        for _ in 0..<count {
-            let key = StableHash.hash("user-\(Self.zipf.next(using: &random))")
-            _ = b.pick(key: key, now: at(0))!
+        /// Places `count` requests that all stay in flight; returns the loads.
+        private func place(_ count: Int, factor: Double?, weights: [Int]) -> [Int] {
+            place(count, on: UpstreamBalancer(policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor))
         }
-        return b.inFlight
-    }
 
-    @Test(arguments: [1.25, 1.5, 2.0])
-    func maxOverMeanStaysAtOrUnderTheFactor(factor: Double) {
-        let weights = Array(repeating: 1, count: Self.names.count)
-        let balancer = UpstreamBalancer(policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor)
-        for total in [8, 100, 1_000, 5_000] {
-            let loads = place(total, on: balancer)
-            let mean = Double(total) / Double(loads.count)
-            // Capacities are whole requests: the bound is ceil(factor × mean).
-            #expect(Double(loads.max()!) <= (factor * mean).rounded(.up), "loads \(loads) for \(total) in flight")
-        }
-    }
-
-    @Test func withoutTheBoundTheHotKeysOverloadOneServer() {
-        let loads = place(5_000, factor: nil, weights: Array(repeating: 1, count: Self.names.count))
-        let mean = 5_000.0 / Double(loads.count)
-        #expect(Double(loads.max()!) / mean > 2, "the skew this suite relies on: \(loads)")
-    }
-
-    @Test func weightedCapacitiesFollowTheWeights() {
-        let weights = [1, 1, 2, 2, 1, 1, 4, 4]
-        let total = 5_000
-        let loads = place(total, factor: 1.25, weights: weights)
-        let totalWeight = Double(weights.reduce(0, +))
-        for (load, weight) in zip(loads, weights) {
-            #expect(Double(load) <= (1.25 * Double(total) * Double(weight) / totalWeight).rounded(.up), "\(loads)")
-        }
-    }
-
-    @Test func withRequestsEndingEachPlacementRespectsTheCurrentBound() {
-        var b = UpstreamBalancer(
-            policy: .consistentHash, names: Self.names, weights: Array(repeating: 1, count: 8), hashBalanceFactor: 1.25)
-        var random = SplitMix64(seed: 2)
-        var open: [Int] = []
-        var overBound = 0
-        for _ in 0..<10_000 {
-            // Keep about 400 in flight: one ends at random, then one arrives.
-            if open.count >= 400 {
-                let index = Int.random(in: 0..<open.count, using: &random)
-                b.finish(open.swapRemoveAt(index), outcome: .success, now: at(0))
+        /// Places `count` requests on a copy of `balancer` (copies share the ring).
+        private func place(_ count: Int, on balancer: UpstreamBalancer) -> [Int] {
+            var b = balancer
+            var random = SplitMix64(seed: 1)
+            for _ in 0..<count {
+                let key = StableHash.hash("user-\(Self.zipf.next(using: &random))")
+                _ = b.pick(key: key, now: at(0))!
             }
-            let before = b.inFlight.reduce(0, +)
-            let server = b.pick(key: StableHash.hash("user-\(Self.zipf.next(using: &random))"), now: at(0))!
-            let bound = (1.25 * Double(before + 1) / 8).rounded(.up)
-            if Double(b.inFlight[server]) > bound { overBound += 1 }
-            open.append(server)
+            return b.inFlight
         }
-        #expect(overBound == 0)
+
+        @Test(arguments: [1.25, 1.5, 2.0])
+        func maxOverMeanStaysAtOrUnderTheFactor(factor: Double) {
+            let weights = Array(repeating: 1, count: Self.names.count)
+            let balancer = UpstreamBalancer(policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor)
+            for total in [8, 100, 1_000, 5_000] {
+                let loads = place(total, on: balancer)
+                let mean = Double(total) / Double(loads.count)
+                // Capacities are whole requests: the bound is ceil(factor × mean).
+                #expect(Double(loads.max()!) <= (factor * mean).rounded(.up), "loads \(loads) for \(total) in flight")
+            }
+        }
+
+        @Test func withoutTheBoundTheHotKeysOverloadOneServer() {
+            let loads = place(5_000, factor: nil, weights: Array(repeating: 1, count: Self.names.count))
+            let mean = 5_000.0 / Double(loads.count)
+            #expect(Double(loads.max()!) / mean > 2, "the skew this suite relies on: \(loads)")
+        }
+
+        @Test func weightedCapacitiesFollowTheWeights() {
+            let weights = [1, 1, 2, 2, 1, 1, 4, 4]
+            let total = 5_000
+            let loads = place(total, factor: 1.25, weights: weights)
+            let totalWeight = Double(weights.reduce(0, +))
+            for (load, weight) in zip(loads, weights) {
+                #expect(Double(load) <= (1.25 * Double(total) * Double(weight) / totalWeight).rounded(.up), "\(loads)")
+            }
+        }
+
+        @Test func withRequestsEndingEachPlacementRespectsTheCurrentBound() {
+            var b = UpstreamBalancer(
+                policy: .consistentHash, names: Self.names, weights: Array(repeating: 1, count: 8), hashBalanceFactor: 1.25)
+            var random = SplitMix64(seed: 2)
+            var open: [Int] = []
+            var overBound = 0
+            for _ in 0..<10_000 {
+                // Keep about 400 in flight: one ends at random, then one arrives.
+                if open.count >= 400 {
+                    let index = Int.random(in: 0..<open.count, using: &random)
+                    b.finish(open.swapRemoveAt(index), outcome: .success, now: at(0))
+                }
+                let before = b.inFlight.reduce(0, +)
+                let server = b.pick(key: StableHash.hash("user-\(Self.zipf.next(using: &random))"), now: at(0))!
+                let bound = (1.25 * Double(before + 1) / 8).rounded(.up)
+                if Double(b.inFlight[server]) > bound { overBound += 1 }
+                open.append(server)
+            }
+            #expect(overBound == 0)
+        }
     }
 }
 
