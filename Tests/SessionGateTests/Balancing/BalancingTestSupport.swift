@@ -10,6 +10,14 @@ import Testing
 @Suite("Balancing (pure, one test at a time)", .serialized)
 enum BalancingUnitTests {}
 
+/// Runs CPU-heavy work on a thread of its own and returns its result: off Swift's cooperative pool, whose few
+/// threads the integration tests' continuations need promptly.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
+}
+
 /// A deterministic random source (SplitMix64), so every run of the balancing tests sees the same keys.
 struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64

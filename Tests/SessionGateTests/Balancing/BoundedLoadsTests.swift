@@ -11,12 +11,12 @@ extension BalancingUnitTests {
         static let zipf = Zipf(count: 10_000, exponent: 1.1)
 
         /// Places `count` requests that all stay in flight; returns the loads.
-        private func place(_ count: Int, factor: Double?, weights: [Int]) -> [Int] {
+        private static func place(_ count: Int, factor: Double?, weights: [Int]) -> [Int] {
             place(count, on: UpstreamBalancer(policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor))
         }
 
         /// Places `count` requests on a copy of `balancer` (copies share the ring).
-        private func place(_ count: Int, on balancer: UpstreamBalancer) -> [Int] {
+        private static func place(_ count: Int, on balancer: UpstreamBalancer) -> [Int] {
             var b = balancer
             var random = SplitMix64(seed: 1)
             for _ in 0..<count {
@@ -27,50 +27,57 @@ extension BalancingUnitTests {
         }
 
         @Test(arguments: [1.25, 1.5, 2.0])
-        func maxOverMeanStaysAtOrUnderTheFactor(factor: Double) {
-            let weights = Array(repeating: 1, count: Self.names.count)
-            let balancer = UpstreamBalancer(policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor)
-            for total in [8, 100, 1_000, 5_000] {
-                let loads = place(total, on: balancer)
+        func maxOverMeanStaysAtOrUnderTheFactor(factor: Double) async {
+            let results = await offPool {
+                let weights = Array(repeating: 1, count: Self.names.count)
+                let balancer = UpstreamBalancer(
+                    policy: .consistentHash, names: Self.names, weights: weights, hashBalanceFactor: factor)
+                return [8, 100, 1_000, 5_000].map { ($0, Self.place($0, on: balancer)) }
+            }
+            for (total, loads) in results {
                 let mean = Double(total) / Double(loads.count)
                 // Capacities are whole requests: the bound is ceil(factor × mean).
                 #expect(Double(loads.max()!) <= (factor * mean).rounded(.up), "loads \(loads) for \(total) in flight")
             }
         }
 
-        @Test func withoutTheBoundTheHotKeysOverloadOneServer() {
-            let loads = place(5_000, factor: nil, weights: Array(repeating: 1, count: Self.names.count))
+        @Test func withoutTheBoundTheHotKeysOverloadOneServer() async {
+            let loads = await offPool { Self.place(5_000, factor: nil, weights: Array(repeating: 1, count: Self.names.count)) }
             let mean = 5_000.0 / Double(loads.count)
             #expect(Double(loads.max()!) / mean > 2, "the skew this suite relies on: \(loads)")
         }
 
-        @Test func weightedCapacitiesFollowTheWeights() {
+        @Test func weightedCapacitiesFollowTheWeights() async {
             let weights = [1, 1, 2, 2, 1, 1, 4, 4]
             let total = 5_000
-            let loads = place(total, factor: 1.25, weights: weights)
+            let loads = await offPool { Self.place(total, factor: 1.25, weights: weights) }
             let totalWeight = Double(weights.reduce(0, +))
             for (load, weight) in zip(loads, weights) {
                 #expect(Double(load) <= (1.25 * Double(total) * Double(weight) / totalWeight).rounded(.up), "\(loads)")
             }
         }
 
-        @Test func withRequestsEndingEachPlacementRespectsTheCurrentBound() {
-            var b = UpstreamBalancer(
-                policy: .consistentHash, names: Self.names, weights: Array(repeating: 1, count: 8), hashBalanceFactor: 1.25)
-            var random = SplitMix64(seed: 2)
-            var open: [Int] = []
-            var overBound = 0
-            for _ in 0..<10_000 {
-                // Keep about 400 in flight: one ends at random, then one arrives.
-                if open.count >= 400 {
-                    let index = Int.random(in: 0..<open.count, using: &random)
-                    b.finish(open.swapRemoveAt(index), outcome: .success, now: at(0))
+        @Test func withRequestsEndingEachPlacementRespectsTheCurrentBound() async {
+            let overBound = await offPool {
+                var b = UpstreamBalancer(
+                    policy: .consistentHash, names: Self.names, weights: Array(repeating: 1, count: 8),
+                    hashBalanceFactor: 1.25)
+                var random = SplitMix64(seed: 2)
+                var open: [Int] = []
+                var overBound = 0
+                for _ in 0..<10_000 {
+                    // Keep about 400 in flight: one ends at random, then one arrives.
+                    if open.count >= 400 {
+                        let index = Int.random(in: 0..<open.count, using: &random)
+                        b.finish(open.swapRemoveAt(index), outcome: .success, now: at(0))
+                    }
+                    let before = b.inFlight.reduce(0, +)
+                    let server = b.pick(key: StableHash.hash("user-\(Self.zipf.next(using: &random))"), now: at(0))!
+                    let bound = (1.25 * Double(before + 1) / 8).rounded(.up)
+                    if Double(b.inFlight[server]) > bound { overBound += 1 }
+                    open.append(server)
                 }
-                let before = b.inFlight.reduce(0, +)
-                let server = b.pick(key: StableHash.hash("user-\(Self.zipf.next(using: &random))"), now: at(0))!
-                let bound = (1.25 * Double(before + 1) / 8).rounded(.up)
-                if Double(b.inFlight[server]) > bound { overBound += 1 }
-                open.append(server)
+                return overBound
             }
             #expect(overBound == 0)
         }
