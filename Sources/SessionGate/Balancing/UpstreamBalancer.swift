@@ -36,15 +36,19 @@ struct UpstreamBalancer: Sendable {
     /// - Parameters:
     ///   - names: each server's stable name (its configured `host:port`), which places it on a hash ring.
     ///   - weights: each server's weight (at least 1).
+    ///   - ringPointsPerWeight: the hash ring's resolution (nil: ``ConsistentHashRing/pointsPerWeight``); tests of
+    ///     properties other than the key distribution use fewer points to build faster.
     init(policy: BalancingPolicy, names: [String], weights: [Int], hashBalanceFactor: Double? = 1.25,
-         maxFails: Int = 1, failTimeout: TimeAmount = .seconds(10), healthy: Int = 2, unhealthy: Int = 2) {
+         maxFails: Int = 1, failTimeout: TimeAmount = .seconds(10), healthy: Int = 2, unhealthy: Int = 2,
+         ringPointsPerWeight: Int? = nil) {
         switch policy {
         case .roundRobin: strategy = .roundRobin
         case .leastConn: strategy = .leastConn
         case .ipHash: strategy = .ipHash(WeightedHash(weights: weights))
         case .consistentHash:
             strategy = .consistentHash(
-                ConsistentHashRing(servers: Array(zip(names, weights))), factor: hashBalanceFactor)
+                ConsistentHashRing(servers: Array(zip(names, weights)), pointsPerWeight: ringPointsPerWeight),
+                factor: hashBalanceFactor)
         }
         self.weights = weights
         self.roundRobin = SmoothWeightedRoundRobin(weights: weights)

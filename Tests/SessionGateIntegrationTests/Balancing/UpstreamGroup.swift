@@ -1,6 +1,12 @@
 import NIOConcurrencyHelpers
+import Testing
 
 @testable import SessionGate
+
+/// The balancing suites that run whole proxies, one test at a time: each starts a proxy, a redis-server and several
+/// upstreams, and in parallel they would crowd the machine for the other suites' timing checks.
+@Suite("Balancing through the proxy", .serialized)
+enum BalancingProxyTests {}
 
 /// Several real upstream servers behind one proxy upstream; each answers with `X-Upstream-Port` so a test can tell
 /// which one served a request.

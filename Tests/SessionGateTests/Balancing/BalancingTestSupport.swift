@@ -56,8 +56,10 @@ extension Double {
     fileprivate func pow(_ exponent: Double) -> Double { exp(exponent * log(self)) }
 }
 
-/// The hashes of `count` distinct request keys (`"key-0"`, `"key-1"`, ...).
-func testKeys(_ count: Int) -> [UInt64] { (0..<count).map { StableHash.hash("key-\($0)") } }
+/// The hashes of `count` distinct request keys (`"key-0"`, `"key-1"`, ...), computed once for all tests.
+func testKeys(_ count: Int) -> ArraySlice<UInt64> { allTestKeys.prefix(count) }
+
+private let allTestKeys = (0..<100_000).map { StableHash.hash("key-\($0)") }
 
 /// A fixed instant and offsets from it, for state machines that take the time as an argument.
 let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000_000)

@@ -108,7 +108,7 @@ extension BalancingUnitTests {
             let (counts, movedWhileDown, wrongWhileDown, wrongAfter) = await offPool {
                 var b = UpstreamBalancer(policy: .ipHash, names: Self.names, weights: [1, 2, 3, 4])
                 var counts = [0, 0, 0, 0]
-                let keys = (0..<100_000).map { StableHash.hash("10.\($0 >> 16).\(($0 >> 8) & 255).\($0 & 255)") }
+                let keys = testKeys(100_000)
                 var home: [Int] = []
                 for key in keys {
                     let server = b.pick(key: key, now: at(0))!
