@@ -7,6 +7,7 @@ indirect enum ConfigValue {
     case array([ConfigValue])
     case string(String)
     case integer(Int)
+    case double(Double)
     case bool(Bool)
     case other(TOMLType)
 
@@ -20,6 +21,7 @@ indirect enum ConfigValue {
             self = .array(value.array.map { $0.map(ConfigValue.init) } ?? [])
         case .string: self = .string(value.string ?? "")
         case .int: self = .integer(value.int ?? 0)
+        case .double: self = .double(value.double ?? 0)
         case .bool: self = .bool(value.bool ?? false)
         default: self = .other(value.type)
         }
@@ -32,6 +34,7 @@ indirect enum ConfigValue {
         case .array: return "an array"
         case .string(let s): return "the string \"\(s)\""
         case .integer(let i): return "the integer \(i)"
+        case .double(let d): return "the number \(d)"
         case .bool(let b): return "the boolean \(b)"
         case .other(let type): return "a \(type)"
         }

@@ -146,23 +146,14 @@ struct ConfigurationReader {
             } else if upstreams.contains(where: { $0.name == name }) {
                 table.problem("name", "\"\(name)\" is used by another [[upstream]] (names must be unique)")
             }
-            var servers: [HostPort] = []
-            if let list = table.indexedStringArray("servers") {
-                for (index, text) in list {
-                    switch HostPort.parse(text) {
-                    case .success(let address): servers.append(address)
-                    case .failure(let error): problems.add("\(table.keyPath("servers"))[\(index)]", "\"\(text)\": \(error)")
-                    }
-                }
-                if list.isEmpty { table.problem("servers", "must list at least one \"host:port\"") }
-            } else {
-                table.problem("servers", "is required (an array of \"host:port\" strings)")
-            }
+            let (servers, weights) = readServers(table)
             var upstream = UpstreamConfiguration(name: name, servers: servers)
+            upstream.weights = weights
             upstream.balance = table.choice("balance", default: upstream.balance)
             upstream.connectTimeout = table.duration("connect_timeout", default: upstream.connectTimeout)
             upstream.responseTimeout = table.duration("response_timeout", default: upstream.responseTimeout)
             upstream.maxIdle = table.int("max_idle", default: upstream.maxIdle, range: 0...100_000)
+            readBalancing(table, into: &upstream)
             table.finish()
             upstreams.append(upstream)
         }

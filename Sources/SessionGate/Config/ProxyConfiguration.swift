@@ -143,16 +143,40 @@ public struct IdentityConfiguration: Sendable {
 /// How requests are spread over an upstream's servers.
 public enum BalancingPolicy: String, Sendable, CaseIterable {
     case roundRobin = "round_robin"
+    /// Fewest in-flight requests relative to weight; ties by round robin.
+    case leastConn = "least_conn"
+    /// The client address, resolved through `trusted_proxies`, hashed modulo the weights (nginx's `ip_hash`).
+    case ipHash = "ip_hash"
+    /// A hash ring over `hash_key`, with bounded loads (`hash_balance_factor`).
+    case consistentHash = "consistent_hash"
 }
 
 /// `[[upstream]]`: a named group of servers.
 public struct UpstreamConfiguration: Sendable {
     /// `name`: referenced by routes.
     public var name: String
-    /// `servers`: `host:port` addresses.
+    /// `servers`: `host:port` addresses, each a string or `{address = "host:port", weight = N}`.
     public var servers: [HostPort]
-    /// `balance`: `"round_robin"` (default).
+    /// Each server's `weight` (1 to 100, default 1), in the order of ``servers``.
+    public var weights: [Int]
+    /// `balance`: `"round_robin"` (default), `"least_conn"`, `"ip_hash"` or `"consistent_hash"`.
     public var balance: BalancingPolicy = .roundRobin
+    /// `hash_key`: what `consistent_hash` hashes. Default `session`; only with `balance = "consistent_hash"`.
+    public var hashKey: HashKey = .session
+    /// `hash_balance_factor`: no server takes more than this × its weight's share of the in-flight requests
+    /// (`consistent_hash` only). Default 1.25; more than 1.
+    public var hashBalanceFactor: Double = 1.25
+    /// `max_fails`: failed attempts within `fail_timeout` that mark a server down for `fail_timeout`. Default 1;
+    /// 0 turns passive health off.
+    public var maxFails: Int = 1
+    /// `fail_timeout`: see ``maxFails``. Default 10 s.
+    public var failTimeout: TimeAmount = .seconds(10)
+    /// `health_check`: active probes; default none.
+    public var healthCheck: HealthCheckConfiguration? = nil
+    /// `retries`: further servers tried after a failed attempt (see README). Default 1.
+    public var retries: Int = 1
+    /// `idle_timeout`: idle keep-alive connections older than this are closed. Default 60 s.
+    public var idleTimeout: TimeAmount = .seconds(60)
     /// `connect_timeout`: Default 2 s; a server that does not accept in time answers 502.
     public var connectTimeout: TimeAmount = .seconds(2)
     /// `response_timeout`: time to the response head. Default 30 s; 504 after it.
@@ -164,6 +188,7 @@ public struct UpstreamConfiguration: Sendable {
     public init(name: String, servers: [HostPort]) {
         self.name = name
         self.servers = servers
+        self.weights = Array(repeating: 1, count: servers.count)
     }
 }
 

@@ -26,6 +26,8 @@ final class UpstreamConnection {
     /// True when taken from the pool rather than freshly connected: such a connection may have been closed by the
     /// upstream in the meantime, so a request that fails on it before any answer may be replayed once.
     var wasReused = false
+    /// When it was last put back in the pool, for `idle_timeout`.
+    var idleSince: NIODeadline = .distantPast
     private(set) var isClosed = false
     private var readsHeld = false
     private var pendingRead = false

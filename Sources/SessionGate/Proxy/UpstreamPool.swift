@@ -5,13 +5,18 @@ import NIOPosix
 /// Keep-alive connections to upstream servers, for one event loop.
 ///
 /// Each event loop has its own pool, so a client connection and its upstream connection share a thread and never
-/// need a lock or a hop. Idle connections are reused newest first (the likeliest to still be open).
+/// need a lock or a hop. Idle connections are reused newest first (the likeliest to still be open); those idle for
+/// longer than their upstream's `idle_timeout` are closed, by a sweep that runs only while some are idle. Which server
+/// a request goes to is not decided here (see ``SharedBalancer``).
 final class UpstreamPool {
     private let eventLoop: EventLoop
     /// Idle connections kept per server (indexed by server ID, from `max_idle`); more are closed when released.
     private let maxIdle: [Int]
+    /// `idle_timeout` per server ID.
+    private let idleTimeout: [TimeAmount]
+    /// Oldest first: each list is appended to on release.
     private var idle: [Int: [UpstreamConnection]] = [:]
-    private var roundRobin: [Int] = []
+    private var sweep: Scheduled<Void>?
     /// Drops a connection that closed while idle; one closure for the pool rather than one per release.
     private lazy var forgetIdle: (UpstreamConnection) -> Void = { [unowned self] closed in
         self.idle[closed.server]?.removeAll { $0 === closed }
@@ -20,22 +25,19 @@ final class UpstreamPool {
     init(eventLoop: EventLoop, upstreams: [Upstream]) {
         self.eventLoop = eventLoop
         var maxIdle: [Int] = []
+        var idleTimeout: [TimeAmount] = []
         for upstream in upstreams {
             for server in upstream.servers {
-                if maxIdle.count <= server.id { maxIdle += Array(repeating: 0, count: server.id + 1 - maxIdle.count) }
+                if maxIdle.count <= server.id {
+                    maxIdle += Array(repeating: 0, count: server.id + 1 - maxIdle.count)
+                    idleTimeout += Array(repeating: .seconds(60), count: server.id + 1 - idleTimeout.count)
+                }
                 maxIdle[server.id] = upstream.maxIdle
+                idleTimeout[server.id] = upstream.idleTimeout
             }
         }
         self.maxIdle = maxIdle
-        let upstreamCount = upstreams.count
-        self.roundRobin = Array(repeating: 0, count: upstreamCount)
-    }
-
-    /// The next server of `upstream` in round-robin order.
-    func nextServer(of upstream: Upstream, index: Int) -> UpstreamServer {
-        let position = roundRobin[index]
-        roundRobin[index] = (position + 1) % upstream.servers.count
-        return upstream.servers[position]
+        self.idleTimeout = idleTimeout
     }
 
     /// An idle connection to `server` if one is open, else a new one; `done` runs on this pool's event loop.
@@ -44,7 +46,14 @@ final class UpstreamPool {
         _ done: @escaping (Result<UpstreamConnection, Error>) -> Void
     ) {
         // Popped in place (`idle[id]?.popLast()`): copying the list out first would copy its storage each time.
+        let oldest = NIODeadline.now() - idleTimeout[server.id]
         while !fresh, let connection = idle[server.id]?.popLast() {
+            if connection.idleSince < oldest {
+                // Newest first: every connection left is older still.
+                closeIdle(connection)
+                closeExpired(server.id, olderThan: .distantFuture)
+                break
+            }
             if !connection.isClosed && connection.channel.isActive {
                 connection.onIdleClose = nil
                 connection.wasReused = true
@@ -65,11 +74,41 @@ final class UpstreamPool {
         }
         connection.resumeReads()
         connection.onIdleClose = forgetIdle
+        connection.idleSince = .now()
         idle[connection.server, default: []].append(connection)
+        if sweep == nil { scheduleSweep() }
+    }
+
+    /// Closes idle connections past their `idle_timeout`, every half of the shortest timeout, while any are idle.
+    private func scheduleSweep() {
+        let interval = TimeAmount.nanoseconds(max((idleTimeout.min() ?? .seconds(60)).nanoseconds / 2, 50_000_000))
+        sweep = eventLoop.assumeIsolated().scheduleTask(in: interval) { [weak self] in
+            guard let self else { return }
+            self.sweep = nil
+            let now = NIODeadline.now()
+            for server in Array(self.idle.keys) { self.closeExpired(server, olderThan: now - self.idleTimeout[server]) }
+            if self.idle.values.contains(where: { !$0.isEmpty }) { self.scheduleSweep() }
+        }
+    }
+
+    /// Closes `server`'s idle connections that went idle before `limit` (the front of its list).
+    private func closeExpired(_ server: Int, olderThan limit: NIODeadline) {
+        guard let list = idle[server] else { return }
+        let expired = list.prefix { $0.idleSince < limit }
+        guard !expired.isEmpty else { return }
+        idle[server] = Array(list.dropFirst(expired.count))
+        for connection in expired { closeIdle(connection) }
+    }
+
+    private func closeIdle(_ connection: UpstreamConnection) {
+        connection.onIdleClose = nil
+        connection.close()
     }
 
     /// Closes every idle connection (at shutdown).
     func closeAll() {
+        sweep?.cancel()
+        sweep = nil
         let all = idle.values.flatMap { $0 }
         idle.removeAll()
         for connection in all {

@@ -30,6 +30,12 @@ final class Exchange {
     var responseDeadline: NIODeadline?
     /// Set once the request was replayed on a fresh connection after a stale keep-alive connection failed.
     var replayed = false
+    /// Balancing (see `ProxyHandler+Balancing.swift`): the request's hash for `ip_hash`/`consistent_hash`, the server
+    /// holding an in-flight slot for it, the servers tried so far and the answer the last failed attempt would give.
+    var balanceKey: UInt64?
+    var server: UpstreamServer?
+    var tried = ServerSet()
+    var lastFailure: ErrorResponse?
 
     init(head: HTTPRequestHead, route: CompiledRoute, presented: PresentedSession, requestID: String) {
         self.head = head
@@ -55,8 +61,12 @@ final class Exchange {
 
     /// A request that may be sent again when a reused upstream connection turned out to be closed before answering:
     /// no body to resend, and a method whose repetition is harmless (RFC 9110 §9.2.2).
-    var isReplayable: Bool {
-        guard !replayed, requestComplete, !hasBody else { return false }
+    var isReplayable: Bool { !replayed && canBeSentAgain }
+
+    /// A request that may go to another server after one lost it before answering: complete, without a body, and
+    /// idempotent (GET, HEAD, OPTIONS, PUT, DELETE, TRACE; RFC 9110 §9.2.2). Never a POST.
+    var canBeSentAgain: Bool {
+        guard requestComplete, !hasBody else { return false }
         switch head.method {
         case .GET, .HEAD, .OPTIONS, .PUT, .DELETE, .TRACE: return true
         default: return false

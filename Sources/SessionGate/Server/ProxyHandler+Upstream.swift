@@ -2,15 +2,18 @@ import NIOCore
 import NIOHTTP1
 
 extension ProxyHandler: UpstreamConnectionDelegate {
-    /// Takes an upstream connection for the exchange (round robin over the route's servers).
+    /// Takes an upstream connection for the exchange, to the server the balancer picks (see
+    /// `ProxyHandler+Balancing.swift`); `fresh` replays on a new connection to the same server after a stale
+    /// keep-alive connection failed.
     func connectUpstream(_ exchange: Exchange, fresh: Bool) {
         let upstream = proxy.upstreams[exchange.route.upstreamIndex]
-        let server = loop.pool.nextServer(of: upstream, index: exchange.route.upstreamIndex)
+        guard let server = serverForAttempt(exchange, upstream: upstream, sameServer: fresh) else { return }
         state = .connecting(exchange)
         loop.pool.acquire(server, connectTimeout: upstream.connectTimeout, fresh: fresh) { result in
             guard case .connecting(let current) = self.state, current === exchange else {
                 // The client went away meanwhile: the connection is still good for someone else.
                 if case .success(let connection) = result { self.loop.pool.release(connection) }
+                self.releaseServer(exchange, .neutral)
                 return
             }
             switch result {
@@ -20,10 +23,13 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 self.proxy.logger.warning(
                     "upstream connect failed",
                     metadata: ["server": "\(server.label)", "error": "\(error)", "request_id": "\(exchange.requestID)"])
+                // Nothing was sent: any request may go to the next server.
                 if case ChannelError.connectTimeout? = error as? ChannelError {
-                    self.answer(exchange, with: .gatewayTimeout("the upstream server did not accept the connection in time"))
+                    self.attemptFailed(exchange, upstream: upstream, mayRetry: true,
+                        .gatewayTimeout("the upstream server did not accept the connection in time"))
                 } else {
-                    self.answer(exchange, with: .badGateway("the upstream server refused the connection"))
+                    self.attemptFailed(exchange, upstream: upstream, mayRetry: true,
+                        .badGateway("the upstream server refused the connection"))
                 }
             }
         }
@@ -89,6 +95,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         else { return }
         upstream.delegate = nil
         upstream.close()
+        releaseServer(exchange, .failure)
         answer(exchange, with: .gatewayTimeout("the upstream server did not answer in time"))
     }
 
@@ -111,6 +118,9 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             if !context.channel.isWritable { connection.holdReads() }
         case .end(let trailers):
             exchange.response = .complete
+            // The server is done with it: its in-flight slot is free before the client can see the end, so a client
+            // that sends its next request on receipt never finds its own previous one still counted.
+            releaseServer(exchange, .success)
             if exchange.requestComplete && exchange.keepAlive {
                 // The usual case needs no future: nothing waits for this write.
                 context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
@@ -145,14 +155,20 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         switch exchange.response {
         case .awaitingHead:
             if connection.wasReused && exchange.isReplayable {
-                // A kept-alive connection the upstream had already closed: send the request again on a new one.
+                // A kept-alive connection the upstream had already closed: send the request again on a new one
+                // to the same server (this is not the server's fault and uses no retry).
                 exchange.replayed = true
+                exchange.buffered = [.end(nil)]
                 connectUpstream(exchange, fresh: true)
                 return
             }
-            answer(exchange, with: .badGateway("the upstream server closed the connection without answering"))
+            // The request may have reached the server: only an idempotent request without a body goes elsewhere.
+            attemptFailed(exchange, upstream: proxy.upstreams[exchange.route.upstreamIndex],
+                mayRetry: exchange.canBeSentAgain,
+                .badGateway("the upstream server closed the connection without answering"))
         case .streaming:
             // Part of the response is already with the client; closing is the only honest signal left.
+            releaseServer(exchange, .failure)
             closeConnection()
         case .complete:
             break
@@ -161,6 +177,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
 
     /// Both directions are done: the upstream connection goes back to the pool and the client may send more.
     func finish(_ exchange: Exchange, upstream: UpstreamConnection, responseWritten: EventLoopFuture<Void>?) {
+        releaseServer(exchange, .success)
         loop.pool.release(upstream)
         if exchange.keepAlive {
             state = .idle
@@ -176,6 +193,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     /// Writes the proxy's own answer; if the request still has a body in flight, the connection closes afterwards
     /// rather than read a body nobody wants.
     func answer(_ exchange: Exchange, with response: ErrorResponse, clearCookie: Bool = false) {
+        releaseServer(exchange, .neutral)
         exchange.responseDeadline = nil
         exchange.buffered.removeAll()
         let bodyPending = exchange.hasBody && !exchange.requestComplete
@@ -214,6 +232,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     func closeConnection(after pendingWrite: EventLoopFuture<Void>? = nil) {
         if case .proxying(let exchange, let upstream) = state {
             exchange.responseDeadline = nil
+            releaseServer(exchange, .neutral)
             upstream.delegate = nil
             upstream.close()
         }

@@ -12,7 +12,8 @@ import NIOHTTP1
 /// Pipelined requests are queued here rather than by NIO's `HTTPServerPipelineHandler`: that handler holds client
 /// reads for the whole of every request, which costs two `epoll_ctl` calls per request. Reads are held only when
 /// something really waits: a pipelined request, a body while the session is checked, a full upstream socket.
-/// It does not parse bodies or cache sessions.
+/// It does not parse bodies or cache sessions; choosing a server and retrying on another one is in
+/// `ProxyHandler+Balancing.swift`.
 final class ProxyHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -135,6 +136,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         switch state {
         case .proxying(let exchange, let upstream):
             exchange.responseDeadline = nil
+            releaseServer(exchange, .neutral)
             upstream.delegate = nil
             upstream.close()
         case .connecting(let exchange), .authenticating(let exchange):
@@ -261,6 +263,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)
+            exchange.balanceKey = balanceKey(for: exchange, identity: identity, clientAddress: clientAddress)
             connectUpstream(exchange, fresh: false)
         }
     }

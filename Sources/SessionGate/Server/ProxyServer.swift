@@ -12,6 +12,7 @@ public final class ProxyServer: Sendable {
     private let listen: HostPort
     private let loops: [ObjectIdentifier: NIOLoopBound<LoopResources>]
     private let channel: NIOLockedValueBox<Channel?> = .init(nil)
+    private let healthChecker: HealthChecker
 
     /// - Parameters:
     ///   - configuration: validated configuration.
@@ -22,6 +23,7 @@ public final class ProxyServer: Sendable {
         let upstreams = try Upstream.resolve(configuration.upstreams, file: file)
         let context = ProxyContext(configuration: configuration, upstreams: upstreams, store: store, logger: logger)
         self.context = context
+        self.healthChecker = HealthChecker(upstreams: upstreams, logger: logger)
         self.group = group
         self.listen = configuration.server.listen
         var loops: [ObjectIdentifier: NIOLoopBound<LoopResources>] = [:]
@@ -62,6 +64,7 @@ public final class ProxyServer: Sendable {
             .bind(host: listen.host, port: listen.port)
             .get()
         self.channel.withLockedValue { $0 = channel }
+        healthChecker.start(group: group)
         guard let address = channel.localAddress else { throw ChannelError.unknownLocalAddress }
         return address
     }
@@ -73,10 +76,14 @@ public final class ProxyServer: Sendable {
             return channel
         }
         try? await channel?.close()
+        healthChecker.stop()
         for (_, resources) in loops {
             try? await resources.eventLoop.submit { resources.value.pool.closeAll() }.get()
         }
     }
+
+    /// The upstreams in use, with their balancers' live state (for tests and diagnostics).
+    var upstreams: [Upstream] { context.upstreams }
 
     /// Waits until the listening socket is closed.
     public func waitUntilClosed() async {

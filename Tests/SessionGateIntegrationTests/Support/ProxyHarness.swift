@@ -35,6 +35,9 @@ final class ProxyHarness: Sendable {
         var redis: RedisServer? = nil
         /// TOML appended to the file, such as an `[auth]` table.
         var extraTOML = ""
+        /// When set, replaces the keys of the `app` upstream after its name (`servers`, timeouts, `max_idle`), for
+        /// tests that balance over several upstreams of their own.
+        var appUpstream: String? = nil
     }
 
     static func start(_ options: Options = Options()) async throws -> ProxyHarness {
@@ -56,6 +59,12 @@ final class ProxyHarness: Sendable {
     private static func start(_ options: Options, redis: RedisServer, upstream: TestUpstream) async throws -> ProxyHarness {
         let port = try freeLoopbackPort()
         let deadPort = try freeLoopbackPort()
+        let appUpstream = options.appUpstream ?? """
+            servers = ["127.0.0.1:\(upstream.port)"]
+            connect_timeout = "1s"
+            response_timeout = "\(options.responseTimeout)"
+            max_idle = \(options.maxIdle)
+            """
         let toml = """
             [server]
             listen = "127.0.0.1:\(port)"
@@ -77,10 +86,7 @@ final class ProxyHarness: Sendable {
 
             [[upstream]]
             name = "app"
-            servers = ["127.0.0.1:\(upstream.port)"]
-            connect_timeout = "1s"
-            response_timeout = "\(options.responseTimeout)"
-            max_idle = \(options.maxIdle)
+            \(appUpstream)
 
             [[upstream]]
             name = "dead"
@@ -156,6 +162,9 @@ final class ProxyHarness: Sendable {
     func get(_ uri: String, headers: [(String, String)] = []) async throws -> TestResponse {
         try await TestHTTPClient.get(port: port, uri: uri, headers: headers)
     }
+
+    /// Requests in flight per server of the `app` upstream, as its balancer counts them.
+    var appInFlight: [Int] { server.upstreams[0].balancer.snapshot.inFlight }
 
     /// The Redis key of a session token, per the documented schema.
     func sessionKey(_ token: String) -> String {

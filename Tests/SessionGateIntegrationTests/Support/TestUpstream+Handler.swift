@@ -45,6 +45,7 @@ extension TestUpstream {
 
         private let stats: NIOLockedValueBox<Stats>
         private var state = State.idle
+        private var requestsOnConnection = 0
 
         init(stats: NIOLockedValueBox<Stats>) {
             self.stats = stats
@@ -53,7 +54,11 @@ extension TestUpstream {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch (unwrapInboundIn(data), state) {
             case (.head(let head), .idle):
-                stats.withLockedValue { $0.lastRequestHeaders = head.headers.map { ($0.name, $0.value) } }
+                stats.withLockedValue {
+                    $0.lastRequestHeaders = head.headers.map { ($0.name, $0.value) }
+                    $0.requestsReceived += 1
+                }
+                requestsOnConnection += 1
                 state = .receiving(Request(head: head, route: Route(uri: head.uri)))
             case (.body(let chunk), .receiving(var request)):
                 if request.route == .upload, request.patternOK {
@@ -102,6 +107,8 @@ extension TestUpstream {
                 state = .waiting(timer)
             case .drop:
                 close(context: context)
+            case .stale:
+                if requestsOnConnection == 1 { respond(echoing: request, context: context) } else { close(context: context) }
             case .upload:
                 respond(json: ["body_bytes": request.bodyBytes, "pattern_ok": request.patternOK], to: request.head, context: context)
             case .download(let bytes):
@@ -159,7 +166,10 @@ extension TestUpstream {
                 close(context: context)
                 return
             }
-            let headers = [("Content-Type", "application/json"), ("Content-Length", String(data.count))]
+            let headers = [
+                ("Content-Type", "application/json"), ("Content-Length", String(data.count)),
+                ("X-Upstream-Port", String(context.channel.localAddress?.port ?? 0)),
+            ]
             context.write(wrapOutboundOut(.head(responseHead(for: requestHead, headers: headers))), promise: nil)
             if requestHead.method != .HEAD {
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: data)))), promise: nil)

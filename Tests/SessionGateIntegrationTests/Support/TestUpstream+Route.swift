@@ -9,6 +9,9 @@ extension TestUpstream {
         case slow(milliseconds: Int64)
         /// Close the connection without answering.
         case drop
+        /// Echo on a connection's first request; on a later one, close without answering, as a server does that
+        /// timed out a kept-alive connection just as a request arrived on it.
+        case stale
         /// 200 with `bytes` bytes of `TestBodyPattern`.
         case download(bytes: Int)
         /// Count the body, answer `{"body_bytes": N, "pattern_ok": Bool}`.
@@ -21,6 +24,7 @@ extension TestUpstream {
             switch path.split(separator: "/").last {
             case "slow": self = .slow(milliseconds: Int64(query["ms"] ?? "") ?? 0)
             case "drop": self = .drop
+            case "stale": self = .stale
             case "download": self = .download(bytes: max(0, Int(query["bytes"] ?? "") ?? 0))
             case "upload": self = .upload
             default: self = .echo

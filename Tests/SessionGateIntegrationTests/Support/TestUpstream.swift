@@ -11,6 +11,7 @@ import NIOPosix
 ///   headers exactly as received, in order;
 /// - `/slow?ms=N`: the same echo after N ms, scheduled on the event loop;
 /// - `/drop`: closes the connection without answering;
+/// - `/stale`: the echo on a connection's first request, a close without answering on any later one;
 /// - `/download?bytes=N`: 200 with N bytes of `TestBodyPattern` in 64 KiB chunks, written only while the channel
 ///   is writable;
 /// - `/upload`: counts the request body without buffering it and answers `{"body_bytes": N, "pattern_ok": Bool}`.
@@ -22,6 +23,7 @@ final class TestUpstream: Sendable {
     struct Stats: Sendable {
         var connectionsAccepted = 0
         var requestsServed = 0
+        var requestsReceived = 0
         var downloadBytesWritten = 0
         var lastRequestHeaders: [(String, String)] = []
         var openConnections: [ObjectIdentifier: any Channel] = [:]
@@ -38,12 +40,17 @@ final class TestUpstream: Sendable {
         self.stats = stats
     }
 
-    /// Starts a server on `127.0.0.1`, port 0 (the kernel picks a free one).
+    /// Starts a server on `127.0.0.1`, by default on port 0 (the kernel picks a free one).
     ///
-    /// - Parameter group: The event loops to serve on; defaults to NIO's shared singleton group.
+    /// JSON answers carry `X-Upstream-Port: <port>`, so a test talking through a proxy to several upstreams can tell
+    /// which one answered.
+    ///
+    /// - Parameters:
+    ///   - group: The event loops to serve on; defaults to NIO's shared singleton group.
+    ///   - port: The port to bind; pass a stopped server's port to bring "the same server" back.
     /// - Returns: The running server; call `stop()` when done.
     /// - Throws: If the socket cannot be bound.
-    static func start(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TestUpstream {
+    static func start(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, port: Int = 0) async throws -> TestUpstream {
         let stats = NIOLockedValueBox(Stats())
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -61,7 +68,7 @@ final class TestUpstream: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Handler(stats: stats))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0)
+            .bind(host: "127.0.0.1", port: port)
             .get()
         guard let port = channel.localAddress?.port else {
             try? await channel.close()
@@ -81,6 +88,9 @@ final class TestUpstream: Sendable {
 
     /// How many TCP connections the server has accepted.
     var connectionsAccepted: Int { stats.withLockedValue { $0.connectionsAccepted } }
+
+    /// How many request heads the server has read (a `/drop` counts).
+    var requestsReceived: Int { stats.withLockedValue { $0.requestsReceived } }
 
     /// How many responses the server has finished writing (a `/drop` does not count).
     var requestsServed: Int { stats.withLockedValue { $0.requestsServed } }

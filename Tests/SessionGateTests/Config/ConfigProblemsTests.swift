@@ -143,7 +143,7 @@ struct ConfigProblemsTests {
         #expect(problems.map(\.key) == ["upstream[0].balance", "route[0].auth"])
         #expect(problems.map(\.line) == [4, 9])
         #expect(problems.map(\.message) == [
-            #""fastest" is not allowed (expected one of: "round_robin")"#,
+            #""fastest" is not allowed (expected one of: "round_robin", "least_conn", "ip_hash", "consistent_hash")"#,
             #""maybe" is not allowed (expected one of: "required", "optional", "public")"#,
         ])
     }
