@@ -9,6 +9,9 @@ struct ConfigurationReader {
         let identity = readIdentity(document.table("identity"), sessionHeader: session.headerName)
         let upstreams = readUpstreams(document)
         let routes = readRoutes(document, upstreams: upstreams)
+        if session.localCache && redis.mode == .cluster {
+            problems.add("session.local_cache", "is not supported with [redis] mode = \"cluster\" (tracking is per node); set it to false")
+        }
         document.finish()
         return ProxyConfiguration(
             server: server, session: session, redis: redis, identity: identity, upstreams: upstreams, routes: routes
@@ -89,10 +92,8 @@ struct ConfigurationReader {
         if let mode = table.string("mode") {
             if let parsed = RedisMode(rawValue: mode) {
                 redis.mode = parsed
-            } else if mode == "sentinel" || mode == "cluster" {
-                table.problem("mode", "\"\(mode)\" is not supported yet (expected \"standalone\")")
             } else {
-                table.problem("mode", "\"\(mode)\" is not allowed (expected \"standalone\")")
+                table.problem("mode", "\"\(mode)\" is not allowed (expected \"standalone\", \"sentinel\" or \"cluster\")")
             }
         }
         redis.address = hostPort(table, "address") ?? redis.address
@@ -108,6 +109,7 @@ struct ConfigurationReader {
         if redis.username != nil && redis.password == nil {
             table.problem("username", "needs a password as well")
         }
+        readTopology(table, into: &redis)
         table.finish()
         return redis
     }
