@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Running Lua scripts by SHA1, shipping the source only when the server does not have it.
-extension RedisClient {
+extension RedisCommandRouting {
     /// Runs a script with `EVALSHA`; on a `NOSCRIPT` error reply retries once with `EVAL` and the source,
     /// which also makes the server cache it. Callers never see `NOSCRIPT`.
     /// - Parameters:
@@ -17,12 +17,16 @@ extension RedisClient {
         on eventLoop: EventLoop? = nil
     ) -> EventLoopFuture<RedisValue> {
         let tail = [String(keys.count)] + keys + arguments
-        let evalsha = send(RedisCommand(["EVALSHA", script.sha1] + tail), on: eventLoop)
+        let key = keys.first
+        let evalsha = send(
+            RedisCommand(["EVALSHA", script.sha1] + tail), routingKey: key, retryable: script.isIdempotent, on: eventLoop)
         return evalsha.flatMapError { error in
             guard let redisError = error as? RedisError, redisError.serverMessage?.hasPrefix("NOSCRIPT") == true else {
                 return evalsha.eventLoop.makeFailedFuture(error)
             }
-            return self.send(RedisCommand(["EVAL", script.source] + tail), on: eventLoop)
+            return self.send(
+                RedisCommand(["EVAL", script.source] + tail), routingKey: key, retryable: script.isIdempotent,
+                on: eventLoop)
         }
     }
 

@@ -10,12 +10,18 @@ public struct RedisScript: Sendable, Hashable {
     public let source: String
     /// The lowercase hex SHA1 of ``source``, as `SCRIPT LOAD` would return it.
     public let sha1: String
+    /// Whether running the script twice with the same keys and arguments leaves the same state as running it once:
+    /// such a script is retried once on a new master when its connection failed with the script in flight.
+    public let isIdempotent: Bool
 
     /// Creates a script and computes its SHA1 with libcrypto.
-    /// - Parameter source: The Lua source, exactly as Redis should hash it.
-    public init(_ source: String) {
+    /// - Parameters:
+    ///   - source: The Lua source, exactly as Redis should hash it.
+    ///   - idempotent: See ``isIdempotent``. Default: false (never run twice after an ambiguous failure).
+    public init(_ source: String, idempotent: Bool = false) {
         self.source = source
         self.sha1 = Self.hexSHA1(of: source)
+        self.isIdempotent = idempotent
     }
 
     private static func hexSHA1(of source: String) -> String {

@@ -42,7 +42,8 @@ enum RedisSessionScripts {
         redis.call('PEXPIRE', KEYS[1], ttl)
         redis.call('HSET', KEYS[1], 'last_seen_at', now)
         return {s[1], s[2], s[3], s[4], string.format('%d', now + ttl)}
-        """
+        """,
+        idempotent: true
     )
 
     /// The near-cache's validation: like ``validate``, but writes only when the stored expiry has fallen more than
@@ -62,7 +63,8 @@ enum RedisSessionScripts {
             left = ttl
         end
         return {s[1], s[2], s[3], s[4], string.format('%d', now + left), string.format('%d', now)}
-        """
+        """,
+        idempotent: true
     )
 
     /// KEYS[1] session, KEYS[2] user index; ARGV user_id, user_name, roles, idle ms, absolute ms, token hash.
@@ -80,7 +82,8 @@ enum RedisSessionScripts {
         local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
         redis.call('PEXPIREAT', KEYS[2], last[2])
         return {string.format('%d', now), string.format('%d', abs), string.format('%d', math.min(now + idle, abs))}
-        """
+        """,
+        idempotent: true
     )
 
     /// KEYS[1] user index; ARGV[1] the user's session key prefix. Deletes every session of the user and the index.
@@ -92,6 +95,7 @@ enum RedisSessionScripts {
         for _, hash in ipairs(members) do ended = ended + redis.call('DEL', ARGV[1] .. hash) end
         redis.call('DEL', KEYS[1])
         return ended
-        """
+        """,
+        idempotent: true
     )
 }

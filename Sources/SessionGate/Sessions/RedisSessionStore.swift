@@ -2,17 +2,38 @@ import NIOCore
 import SessionGateRedis
 
 /// Sessions in Redis: validation and sliding refresh in one `EVALSHA`, pipelined with other requests' commands.
+///
+/// The client may be standalone, Sentinel or Cluster (``RedisCommandRouting``): every script's first key carries the
+/// user's hash tag, which routes it. Writes that end or create sessions go through ``evalDurably(_:keys:arguments:)``,
+/// which `WAIT`s for `min_replicas_ack` replicas when configured.
 public final class RedisSessionStore: SessionStore {
-    private let client: RedisClient
+    private let client: any RedisCommandRouting
     private let keys: RedisSessionKeys
     private let idleTimeoutMs: String
     private let absoluteTimeoutMs: String
+    private let replicaAcks: Int
+    private let replicaAckTimeout: TimeAmount
 
-    public init(client: RedisClient, keyPrefix: String, idleTimeout: TimeAmount, absoluteTimeout: TimeAmount) {
+    /// - Parameters:
+    ///   - replicaAcks: `min_replicas_ack`: replicas that must acknowledge each session write (0: none).
+    ///   - replicaAckTimeout: `replica_ack_timeout`: how long `WAIT` may take.
+    public init(
+        client: any RedisCommandRouting, keyPrefix: String, idleTimeout: TimeAmount, absoluteTimeout: TimeAmount,
+        replicaAcks: Int = 0, replicaAckTimeout: TimeAmount = .milliseconds(100)
+    ) {
         self.client = client
         self.keys = RedisSessionKeys(prefix: keyPrefix)
         self.idleTimeoutMs = String(idleTimeout.nanoseconds / 1_000_000)
         self.absoluteTimeoutMs = String(absoluteTimeout.nanoseconds / 1_000_000)
+        self.replicaAcks = replicaAcks
+        self.replicaAckTimeout = replicaAckTimeout
+    }
+
+    /// Runs a script that creates or ends sessions and, with `min_replicas_ack`, waits for the replicas on the same
+    /// connection; fewer acknowledgements fail it (``RedisReplicationError``), so the caller reports an error rather
+    /// than a write that a failover could lose.
+    func evalDurably(_ script: RedisScript, keys: [String], arguments: [String]) async throws -> RedisValue {
+        try await client.eval(script, keys: keys, arguments: arguments, replicas: replicaAcks, timeout: replicaAckTimeout)
     }
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
@@ -25,7 +46,7 @@ public final class RedisSessionStore: SessionStore {
         let token = SessionToken.generate(tag: SessionToken.tag(forUser: session.userID))
         let reply: RedisValue
         do {
-            reply = try await client.eval(
+            reply = try await evalDurably(
                 RedisSessionScripts.create,
                 keys: [keys.session(token), keys.userIndex(userID: session.userID)],
                 arguments: [
@@ -48,7 +69,7 @@ public final class RedisSessionStore: SessionStore {
 
     public func revokeAll(userID: String) async throws -> Int {
         do {
-            let reply = try await client.eval(
+            let reply = try await evalDurably(
                 RedisSessionScripts.revokeAll,
                 keys: [keys.userIndex(userID: userID)],
                 arguments: [keys.sessionPrefix(tag: SessionToken.tag(forUser: userID))]
