@@ -18,6 +18,7 @@ extension SessionStoreFactory {
                 sentinels: topology.sentinels.map { RedisNodeAddress(host: $0.host, port: $0.port) },
                 masterName: topology.masterName, node: node)
             configuration.sentinelPassword = topology.sentinelPassword
+            configuration.readFromReplicas = topology.readFromReplicas
             return RedisSentinelClient(
                 configuration: configuration, eventLoopGroup: group, logger: logger, invalidations: invalidations)
         case .cluster:

@@ -31,7 +31,8 @@ public struct SessionStoreFactory {
                 self.store = RedisSessionStore(
                     client: client, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
                     absoluteTimeout: session.absoluteTimeout, replicaAcks: topology.minReplicasAck,
-                    replicaAckTimeout: topology.replicaAckTimeout)
+                    replicaAckTimeout: topology.replicaAckTimeout,
+                    replicaReadRefreshInterval: topology.readFromReplicas ? session.effectiveRefreshInterval : nil)
                 return
             }
             // The near-cache: the client's invalidation connection feeds the cache the store serves from.

@@ -5,7 +5,7 @@ struct ConfigurationReader {
     func read(_ document: ConfigTable) -> ProxyConfiguration {
         let server = readServer(document.table("server"))
         let session = readSession(document.table("session"))
-        let redis = readRedis(document.table("redis"))
+        let redis = readRedis(document.table("redis"), localCache: session.localCache)
         let identity = readIdentity(document.table("identity"), sessionHeader: session.headerName)
         let upstreams = readUpstreams(document)
         let routes = readRoutes(document, upstreams: upstreams)
@@ -87,7 +87,7 @@ struct ConfigurationReader {
         }
     }
 
-    private func readRedis(_ table: ConfigTable) -> RedisConfiguration {
+    private func readRedis(_ table: ConfigTable, localCache: Bool) -> RedisConfiguration {
         var redis = RedisConfiguration()
         if let mode = table.string("mode") {
             if let parsed = RedisMode(rawValue: mode) {
@@ -109,7 +109,7 @@ struct ConfigurationReader {
         if redis.username != nil && redis.password == nil {
             table.problem("username", "needs a password as well")
         }
-        readTopology(table, into: &redis)
+        readTopology(table, into: &redis, localCache: localCache)
         table.finish()
         return redis
     }

@@ -8,7 +8,9 @@ public struct RedisTopologyConfiguration: Sendable {
     public var masterName: String = ""
     /// `sentinel_password`: `AUTH` for the sentinels, if they require one.
     public var sentinelPassword: String? = nil
-    /// `read_from_replicas`: validation reads a replica first (mode = "sentinel"). Default false.
+    /// `read_from_replicas`: validation reads a replica first, falling back to the master on a miss, and refreshes the
+    /// sliding expiry on the master only when it is more than `refresh_interval` behind (mode = "sentinel"). Default
+    /// false.
     public var readFromReplicas: Bool = false
     /// `nodes`: some of the cluster's nodes, to learn the slot map from (mode = "cluster", required).
     public var nodes: [HostPort] = []
@@ -22,7 +24,7 @@ public struct RedisTopologyConfiguration: Sendable {
 extension ConfigurationReader {
     /// Reads `sentinels`, `master_name`, `sentinel_password`, `read_from_replicas`, `nodes`, `min_replicas_ack`,
     /// `replica_ack_timeout` (all of them in every mode, so typos are caught), and checks they fit `mode`.
-    func readTopology(_ table: ConfigTable, into redis: inout RedisConfiguration) {
+    func readTopology(_ table: ConfigTable, into redis: inout RedisConfiguration, localCache: Bool) {
         var topology = RedisTopologyConfiguration()
         let sentinels = addresses(table, "sentinels")
         topology.sentinels = sentinels ?? []
@@ -45,6 +47,11 @@ extension ConfigurationReader {
                 table.problem(key, "is only used with mode = \"\(key == "nodes" ? "cluster" : "sentinel")\"")
             }
         case .sentinel:
+            if topology.readFromReplicas && localCache {
+                table.problem(
+                    "read_from_replicas",
+                    "cannot be combined with [session] local_cache = true (the near-cache already keeps reads off the master)")
+            }
             if sentinels == nil { table.problem("sentinels", "is required with mode = \"sentinel\" (an array of \"host:port\" strings)") }
             if topology.masterName.isEmpty { table.problem("master_name", "is required with mode = \"sentinel\"") }
             for key in ["address", "nodes"] where given(key) {

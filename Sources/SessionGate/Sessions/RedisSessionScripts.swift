@@ -67,6 +67,29 @@ enum RedisSessionScripts {
         idempotent: true
     )
 
+    /// `read_from_replicas`: the read-only check a replica can run (it writes nothing, not even the deletion past the
+    /// absolute expiry, which it leaves to the master).
+    ///
+    /// KEYS[1] session, ARGV[1] idle timeout (ms), ARGV[2] refresh interval (ms). Returns nil (missing or past its
+    /// absolute expiry: ask the master), or {user_id, user_name, roles, absolute_expires_at, expires_at, due}, `due`
+    /// being 1 when the stored expiry has fallen more than the refresh interval behind (refresh on the master).
+    static let validateOnReplica = RedisScript(
+        """
+        #!lua flags=no-writes
+        local s = redis.call('HMGET', KEYS[1], 'user_id', 'user_name', 'roles', 'absolute_expires_at')
+        if not s[1] then return false end
+        \(now)
+        local abs = tonumber(s[4])
+        if not abs or now >= abs then return false end
+        local ttl = math.min(tonumber(ARGV[1]), abs - now)
+        local left = redis.call('PTTL', KEYS[1])
+        local due = 0
+        if left < 0 or ttl - left > tonumber(ARGV[2]) then due = 1 end
+        return {s[1], s[2], s[3], s[4], string.format('%d', now + left), due}
+        """,
+        idempotent: true
+    )
+
     /// KEYS[1] session, KEYS[2] user index; ARGV user_id, user_name, roles, idle ms, absolute ms, token hash.
     /// Returns {created_at, absolute_expires_at, expires_at}.
     static let create = RedisScript(

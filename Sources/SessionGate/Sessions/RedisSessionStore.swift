@@ -13,14 +13,21 @@ public final class RedisSessionStore: SessionStore {
     private let absoluteTimeoutMs: String
     private let replicaAcks: Int
     private let replicaAckTimeout: TimeAmount
+    /// With `read_from_replicas`: the refresh interval (ms) below which a replica's answer is used as is.
+    private let replicaRefreshIntervalMs: String?
 
     /// - Parameters:
     ///   - replicaAcks: `min_replicas_ack`: replicas that must acknowledge each session write (0: none).
     ///   - replicaAckTimeout: `replica_ack_timeout`: how long `WAIT` may take.
+    ///   - replicaReadRefreshInterval: With `read_from_replicas` (and a ``RedisReplicaReading`` client): validation
+    ///     reads a replica and goes to the master only on a miss or when the sliding expiry has fallen more than this
+    ///     behind. nil: every validation runs on the master.
     public init(
         client: any RedisCommandRouting, keyPrefix: String, idleTimeout: TimeAmount, absoluteTimeout: TimeAmount,
-        replicaAcks: Int = 0, replicaAckTimeout: TimeAmount = .milliseconds(100)
+        replicaAcks: Int = 0, replicaAckTimeout: TimeAmount = .milliseconds(100),
+        replicaReadRefreshInterval: TimeAmount? = nil
     ) {
+        self.replicaRefreshIntervalMs = replicaReadRefreshInterval.map { String($0.nanoseconds / 1_000_000) }
         self.client = client
         self.keys = RedisSessionKeys(prefix: keyPrefix)
         self.idleTimeoutMs = String(idleTimeout.nanoseconds / 1_000_000)
@@ -37,7 +44,25 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
-        client.eval(RedisSessionScripts.validate, keys: [keys.session(token)], arguments: [idleTimeoutMs], on: eventLoop)
+        let key = keys.session(token)
+        guard let interval = replicaRefreshIntervalMs, let replicas = client as? any RedisReplicaReading,
+            let read = replicas.evalOnReplica(
+                RedisSessionScripts.validateOnReplica, keys: [key], arguments: [idleTimeoutMs, interval], on: eventLoop)
+        else { return validateOnMaster(key, on: eventLoop) }
+        // A hit that needs no refresh is the replica's answer; a miss (the session may not have replicated yet), a due
+        // refresh or a failing replica goes to the master.
+        return read.map { Optional.some($0) }.recover { _ in nil }.flatMap { reply in
+            if let reply, reply.array?[5].int == 0,
+                let identity = RedisSessionScripts.identity(fromValidationReply: reply, fieldCount: 6)
+            {
+                return eventLoop.makeSucceededFuture(identity)
+            }
+            return self.validateOnMaster(key, on: eventLoop)
+        }
+    }
+
+    private func validateOnMaster(_ key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
+        client.eval(RedisSessionScripts.validate, keys: [key], arguments: [idleTimeoutMs], on: eventLoop)
             .flatMapErrorThrowing { throw SessionStoreError.unavailable(String(describing: $0)) }
             .map { RedisSessionScripts.identity(fromValidationReply: $0, fieldCount: 5) }
     }

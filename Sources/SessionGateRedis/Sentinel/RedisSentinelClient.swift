@@ -28,6 +28,8 @@ public final class RedisSentinelClient: RedisCommandRouting {
         public var node: RedisClientConfiguration
         /// The least time between two discoveries triggered by failing commands. Default 100 ms.
         public var rediscoveryInterval: TimeAmount = .milliseconds(100)
+        /// Whether ``sendToReplica(_:on:)`` uses a replica (`read_from_replicas`). Default false.
+        public var readFromReplicas = false
 
         public init(sentinels: [RedisNodeAddress], masterName: String, node: RedisClientConfiguration) {
             self.sentinels = sentinels
@@ -43,13 +45,15 @@ public final class RedisSentinelClient: RedisCommandRouting {
         var lastDiscovery: NIODeadline = .distantPast
         var isShutdown = false
         var switches = 0
+        var replica: (address: RedisNodeAddress, client: RedisClient)?
+        var searchingReplica = false
     }
 
     public let configuration: Configuration
     private let eventLoopGroup: EventLoopGroup
     private let logger: Logger
     private let invalidations: RedisInvalidationSubscription?
-    private let sentinelClients: [RedisClient]
+    let sentinelClients: [RedisClient]
     private let state = NIOLockedValueBox(State())
     private let subscriber: NIOLockedValueBox<RedisSentinelSubscriber?> = NIOLockedValueBox(nil)
 
@@ -87,6 +91,9 @@ public final class RedisSentinelClient: RedisCommandRouting {
     /// The current master's address, if one is known.
     public var masterAddress: RedisNodeAddress? { state.withLockedValue { $0.master?.address } }
 
+    /// The replica validation reads go to (`read_from_replicas`), once one was found.
+    public var replicaAddress: RedisNodeAddress? { state.withLockedValue { $0.replica?.address } }
+
     /// How many times the client moved to another master since start.
     public var switches: Int { state.withLockedValue { $0.switches } }
 
@@ -113,12 +120,13 @@ public final class RedisSentinelClient: RedisCommandRouting {
     }
 
     public func shutdown() async {
-        let (master, listener) = state.withLockedValue { state in
+        let (master, listener, replica) = state.withLockedValue { state in
             state.isShutdown = true
-            defer { state.master = nil; state.listener = nil }
-            return (state.master?.client, state.listener)
+            defer { state.master = nil; state.listener = nil; state.replica = nil }
+            return (state.master?.client, state.listener, state.replica?.client)
         }
         await subscriber.withLockedValue { $0 }?.shutdown()
+        await replica?.shutdown()
         await listener?.shutdown()
         await master?.shutdown()
         for client in sentinelClients { await client.shutdown() }
@@ -247,12 +255,14 @@ public final class RedisSentinelClient: RedisCommandRouting {
                         heartbeatInterval: $0.heartbeatInterval, eventLoop: self.eventLoopGroup.next(),
                         logger: self.logger, onEvent: $0.onEvent)
                 }
-                let replaced = self.state.withLockedValue { state -> (RedisClient?, RedisInvalidationListener?)? in
+                let replaced = self.state.withLockedValue { state -> (RedisClient?, RedisInvalidationListener?, RedisClient?)? in
                     guard !state.isShutdown else { return nil }
-                    let old = (state.master?.client, state.listener)
+                    // The replica read from belonged to the old master (it may even be the new master): search again.
+                    let old = (state.master?.client, state.listener, state.replica?.client)
                     if state.master != nil { state.switches += 1 }
                     state.master = (address, client)
                     state.listener = listener
+                    state.replica = nil
                     return old
                 }
                 guard let replaced else {
@@ -264,8 +274,60 @@ public final class RedisSentinelClient: RedisCommandRouting {
                     await replaced.1?.shutdown()
                     listener?.start()
                     await replaced.0?.shutdown()
+                    await replaced.2?.shutdown()
+                    _ = self.discoverReplica()
                     return true
                 }
             }
+    }
+
+    // MARK: Replica bookkeeping (see RedisSentinelClient+Replicas.swift)
+
+    var currentReplica: RedisClient? { state.withLockedValue { $0.replica?.client } }
+
+    var anyEventLoop: EventLoop { eventLoopGroup.any() }
+
+    var sentinelClientsForReplicas: [RedisClient] { sentinelClients }
+
+    /// Marks a replica search as started; false if one is in use, under way, or the client is shut down.
+    func beginReplicaSearch() -> Bool {
+        state.withLockedValue { state in
+            guard state.replica == nil, !state.searchingReplica, !state.isShutdown, state.master != nil else { return false }
+            state.searchingReplica = true
+            return true
+        }
+    }
+
+    /// Connects to the replica found (if any, and if it is not the master) and makes it the one read from.
+    func finishReplicaSearch(_ address: RedisNodeAddress?) {
+        var node = configuration.node
+        let client = address.map { address -> RedisClient in
+            node.host = address.host
+            node.port = address.port
+            return RedisClient(configuration: node, eventLoopGroup: eventLoopGroup, logger: logger)
+        }
+        let accepted = state.withLockedValue { state -> Bool in
+            state.searchingReplica = false
+            guard let address, let client, !state.isShutdown, state.replica == nil, state.master?.address != address
+            else { return false }
+            state.replica = (address, client)
+            return true
+        }
+        if accepted {
+            client?.start()
+            logger.info("reading sessions from Redis replica", metadata: ["replica": "\(address.map { "\($0)" } ?? "")"])
+        }
+    }
+
+    /// Stops reading from `client` after it failed; the next read searches again.
+    func dropReplica(_ client: RedisClient) {
+        let dropped = state.withLockedValue { state -> Bool in
+            guard state.replica?.client === client else { return false }
+            state.replica = nil
+            return true
+        }
+        if dropped {
+            Task { await client.shutdown() }
+        }
     }
 }

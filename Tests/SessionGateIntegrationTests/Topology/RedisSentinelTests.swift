@@ -44,6 +44,50 @@ struct RedisSentinelTests {
         await proxy.stop()
     }
 
+    @Test func validationReadsAReplicaAndFallsBackToTheMasterOnAMiss() async throws {
+        let fixture = try await RedisSentinelFixture.start()
+        defer { fixture.stop() }
+        let proxy = try await TopologyProxy.start(redisSection: fixture.redisSection + """
+
+            read_from_replicas = true
+            min_replicas_ack = 1
+            replica_ack_timeout = "300ms"
+            """)
+        let client = try #require(proxy.client as? RedisSentinelClient)
+        let keys = RedisSessionKeys(prefix: "sg:")
+        let token = try await proxy.store.create(NewSession(userID: "u1", userName: "u1", roles: [])).token
+        let deadline = ContinuousClock.now + .seconds(10)
+        while client.replicaAddress == nil && ContinuousClock.now < deadline {
+            #expect(await proxy.authenticatedStatus(token.rawValue) == 200)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(client.replicaAddress?.port == fixture.replica.port)
+        func scripts(_ server: RedisServer) throws -> Int {
+            try server.commandCount("evalsha") + server.commandCount("eval")
+        }
+
+        // Hits come from the replica; the master is not asked (the refresh is not due for minutes).
+        let (master, replica) = (try scripts(fixture.master), try scripts(fixture.replica))
+        for _ in 0..<10 {
+            #expect(await proxy.authenticatedStatus(token.rawValue) == 200)
+        }
+        #expect(try scripts(fixture.master) == master)
+        #expect(try scripts(fixture.replica) >= replica + 10)
+
+        // A session the replica does not have (yet) is found on the master.
+        let fresh = try await proxy.store.create(NewSession(userID: "u2", userName: "u2", roles: [])).token
+        try fixture.replica.command("CONFIG", "SET", "replica-read-only", "no")
+        try fixture.replica.command("DEL", keys.session(fresh))
+        let beforeMiss = try scripts(fixture.master)
+        #expect(await proxy.authenticatedStatus(fresh.rawValue) == 200)
+        #expect(try scripts(fixture.master) > beforeMiss)
+
+        // A revocation acknowledged by the replica is seen there at once.
+        #expect(try await proxy.store.revokeAll(userID: "u1") == 1)
+        #expect(await proxy.authenticatedStatus(token.rawValue) == 401)
+        await proxy.stop()
+    }
+
     struct Report {
         var acknowledged = 0
         var lost = 0

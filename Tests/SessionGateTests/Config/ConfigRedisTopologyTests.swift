@@ -105,4 +105,19 @@ struct ConfigRedisTopologyTests {
         #expect(problem.key == "redis.min_replica_ack")
         #expect(problem.message.contains("min_replicas_ack"))
     }
+
+    @Test func replicaReadsAndTheNearCacheExcludeEachOther() throws {
+        let problem = try ConfigFixture.onlyProblem(in: ConfigFixture.withTail("""
+            [session]
+            local_cache = true
+
+            [redis]
+            mode = "sentinel"
+            sentinels = ["127.0.0.1:26379"]
+            master_name = "m"
+            read_from_replicas = true
+            """))
+        #expect(problem.key == "redis.read_from_replicas")
+        #expect(problem.line == 8)
+    }
 }
