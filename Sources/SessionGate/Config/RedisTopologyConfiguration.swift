@@ -21,6 +21,18 @@ public struct RedisTopologyConfiguration: Sendable {
     public init() {}
 }
 
+extension RedisConfiguration {
+    /// Where Redis is, for messages: the address, the sentinels and master name, or the cluster's seed nodes.
+    public var endpointDescription: String {
+        switch mode {
+        case .standalone: return "\(address)"
+        case .sentinel:
+            return "master \"\(topology.masterName)\" of sentinels \(topology.sentinels.map(\.description).joined(separator: ", "))"
+        case .cluster: return "cluster nodes \(topology.nodes.map(\.description).joined(separator: ", "))"
+        }
+    }
+}
+
 extension ConfigurationReader {
     /// Reads `sentinels`, `master_name`, `sentinel_password`, `read_from_replicas`, `nodes`, `min_replicas_ack`,
     /// `replica_ack_timeout` (all of them in every mode, so typos are caught), and checks they fit `mode`.

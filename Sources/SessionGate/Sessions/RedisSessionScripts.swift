@@ -5,6 +5,9 @@ import SessionGateRedis
 /// Times come from the Redis server's own clock (`TIME`), so every SessionGate instance agrees on expiry.
 /// Session hash fields: `user_id`, `user_name`, `roles` (comma-separated), `created_at`, `last_seen_at`,
 /// `absolute_expires_at` (all times in milliseconds since the epoch).
+///
+/// Every script here is idempotent (marked so): the token is chosen before create runs, so running one twice leaves
+/// the same sessions, and a Sentinel client may retry one on a new master after its connection died mid-flight.
 enum RedisSessionScripts {
     private static let now = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 

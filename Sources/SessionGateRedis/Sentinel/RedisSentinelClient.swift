@@ -132,10 +132,27 @@ public final class RedisSentinelClient: RedisCommandRouting {
         for client in sentinelClients { await client.shutdown() }
     }
 
+    /// The hot path (one validation per request): the master's client directly, with a recovery path only on error.
     public func send(
         _ command: RedisCommand, routingKey: String?, retryable: Bool, on eventLoop: EventLoop?
     ) -> EventLoopFuture<RedisValue> {
-        pipeline([command], routingKey: routingKey, retryable: retryable, on: eventLoop).flatMapThrowing { try $0[0].get() }
+        guard let client = state.withLockedValue({ $0.master?.client }) else {
+            return pipeline([command], routingKey: routingKey, retryable: retryable, on: eventLoop)
+                .flatMapThrowing { try $0[0].get() }
+        }
+        let reply = client.send(command, on: eventLoop)
+        return reply.flatMapError { error in
+            let loop = reply.eventLoop
+            guard let failure = Self.masterFailure(in: [.failure(error)], retryable: retryable) else {
+                return loop.makeFailedFuture(error)
+            }
+            return self.discover(force: false).hop(to: loop).flatMap { _ in
+                guard failure.safeToRetry, let current = self.state.withLockedValue({ $0.master?.client }),
+                    current !== client
+                else { return loop.makeFailedFuture(error) }
+                return current.send(command, on: loop)
+            }
+        }
     }
 
     public func pipeline(
