@@ -209,7 +209,8 @@ final class TopologyProxy: Sendable {
     }
 
     /// Starts the proxy and waits (up to 10 s) until its Redis client is connected.
-    static func start(redisSection: String) async throws -> TopologyProxy {
+    /// - Parameter sessionSection: Extra `[session]` lines, e.g. `local_cache = true`.
+    static func start(redisSection: String, sessionSection: String = "") async throws -> TopologyProxy {
         let upstream = try await TestUpstream.start()
         let port = try freeLoopbackPort()
         let toml = """
@@ -220,6 +221,7 @@ final class TopologyProxy: Sendable {
             [session]
             store = "redis"
             cookie_secure = false
+            \(sessionSection)
 
             [redis]
             \(redisSection)

@@ -88,6 +88,41 @@ struct RedisSentinelTests {
         await proxy.stop()
     }
 
+    /// The near-cache's invalidation connection moves to the new master: a session deleted there afterwards is refused.
+    @Test func theNearCacheFollowsTheNewMaster() async throws {
+        let fixture = try await RedisSentinelFixture.start()
+        defer { fixture.stop() }
+        let proxy = try await TopologyProxy.start(
+            redisSection: fixture.redisSection + "\nmin_replicas_ack = 1\nreplica_ack_timeout = \"300ms\"",
+            sessionSection: "local_cache = true")
+        let client = try #require(proxy.client as? RedisSentinelClient)
+        let store = try #require(proxy.store as? CachingSessionStore)
+        let token = try await proxy.store.create(NewSession(userID: "u1", userName: "u1", roles: [])).token
+        #expect(await proxy.authenticatedStatus(token.rawValue) == 200)
+
+        fixture.master.kill()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, client.masterAddress?.port != fixture.replica.port || !store.isCaching {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(client.masterAddress?.port == fixture.replica.port)
+        #expect(store.isCaching)
+        #expect(try fixture.replica.command("CLIENT", "LIST").contains("name=sessiongate-invalidations"))
+        #expect(await proxy.authenticatedStatus(token.rawValue) == 200)
+        #expect(store.isCached(token))
+
+        // Another instance (here redis-cli) deletes the session on the new master: this instance hears of it.
+        try fixture.replica.command("DEL", store.sessionKey(token))
+        var status = await proxy.authenticatedStatus(token.rawValue)
+        let refusedBy = ContinuousClock.now + .seconds(5)
+        while status == 200 && ContinuousClock.now < refusedBy {
+            try await Task.sleep(for: .milliseconds(20))
+            status = await proxy.authenticatedStatus(token.rawValue)
+        }
+        #expect(status == 401)
+        await proxy.stop()
+    }
+
     struct Report {
         var acknowledged = 0
         var lost = 0
