@@ -6,7 +6,8 @@ import SessionGateRedis
 
 @testable import SessionGate
 
-/// A real Redis Cluster of three masters on loopback ports, made with `redis-cli --cluster create`.
+/// A real Redis Cluster on loopback ports (three masters, optionally a replica each), made with
+/// `redis-cli --cluster create`.
 ///
 /// Each node is a ``RedisServer`` (stopped by PID when released) with its cluster bus on a port of its own and its
 /// `nodes.conf` in the temporary directory, removed by ``stop()``.
@@ -19,11 +20,12 @@ final class RedisClusterFixture: Sendable {
         self.configFiles = configFiles
     }
 
-    /// Starts `masters` nodes, joins them into a cluster and waits until every node reports `cluster_state:ok`.
-    static func start(masters: Int = 3) async throws -> RedisClusterFixture {
+    /// Starts `masters` nodes (and `replicas` per master), joins them into a cluster and waits until every node
+    /// reports `cluster_state:ok` and every replica is linked.
+    static func start(masters: Int = 3, replicas: Int = 0) async throws -> RedisClusterFixture {
         var nodes: [RedisServer] = []
         var files: [String] = []
-        for _ in 0..<masters {
+        for _ in 0..<(masters * (1 + replicas)) {
             let file = "sessiongate-nodes-\(UUID().uuidString).conf"
             files.append(FileManager.default.temporaryDirectory.appendingPathComponent(file).path)
             nodes.append(
@@ -33,7 +35,9 @@ final class RedisClusterFixture: Sendable {
                 ]))
         }
         let fixture = RedisClusterFixture(nodes: nodes, configFiles: files)
-        try nodes[0].command(arguments: ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-yes"])
+        try nodes[0].command(
+            arguments: ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
+                + ["--cluster-replicas", String(replicas), "--cluster-yes"])
         try await fixture.waitUntilHealthy()
         return fixture
     }
@@ -43,7 +47,10 @@ final class RedisClusterFixture: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let states = try nodes.map { try $0.command("CLUSTER", "INFO") }
-            if states.allSatisfy({ $0.contains("cluster_state:ok") }) {
+            let replication = try nodes.map { try $0.command("INFO", "replication") }
+            if states.allSatisfy({ $0.contains("cluster_state:ok") })
+                && replication.allSatisfy({ $0.contains("role:master") || $0.contains("master_link_status:up") })
+            {
                 return
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -59,9 +66,10 @@ final class RedisClusterFixture: Sendable {
     /// The slot ranges each master serves, from `CLUSTER NODES` as `node` sees it.
     func slotRanges(seenBy node: RedisServer? = nil) throws -> [(node: RedisServer, slots: ClosedRange<Int>)] {
         var result: [(node: RedisServer, slots: ClosedRange<Int>)] = []
-        for line in try (node ?? nodes[0]).command("CLUSTER", "NODES").split(whereSeparator: \.isNewline) {
+        let viewer = node ?? nodes.first { $0.pid != nil } ?? nodes[0]
+        for line in try viewer.command("CLUSTER", "NODES").split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: " ")
-            guard fields.count >= 9, fields[2].contains("master"),
+            guard fields.count >= 9, fields[2].contains("master"), !fields[2].contains("fail"),
                 let port = fields[1].split(separator: "@").first?.split(separator: ":").last,
                 let server = nodes.first(where: { String($0.port) == port })
             else { continue }

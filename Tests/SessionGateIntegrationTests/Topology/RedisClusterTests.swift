@@ -191,6 +191,53 @@ struct RedisClusterTests {
         await proxy.stop()
     }
 
+    /// Three masters with a replica each; one master is SIGKILLed and the cluster promotes its replica. Sessions whose
+    /// creation was acknowledged (`min_replicas_ack = 1`) are all still valid once requests succeed again.
+    @Test func aMasterFailoverLosesNoAcknowledgedSession() async throws {
+        let cluster = try await RedisClusterFixture.start(replicas: 1)
+        defer { cluster.stop() }
+        let proxy = try await TopologyProxy.start(redisSection: """
+            mode = "cluster"
+            nodes = [\(cluster.nodes.map { "\"127.0.0.1:\($0.port)\"" }.joined(separator: ", "))]
+            min_replicas_ack = 1
+            replica_ack_timeout = "300ms"
+            """)
+        let victim = try cluster.owner(ofSlot: 0)
+        var tokens: [String] = []
+        var index = 0
+        while tokens.count < 10 {
+            let user = "user-\(index)"
+            index += 1
+            guard try cluster.owner(ofSlot: RedisClusterSlot.of(SessionToken.tag(forUser: user))) === victim else { continue }
+            tokens.append(try await proxy.store.create(NewSession(userID: user, userName: user, roles: [])).token.rawValue)
+        }
+
+        let start = ContinuousClock.now
+        victim.kill()
+        var failed = 0
+        var recovered: Duration?
+        while recovered == nil && ContinuousClock.now - start < .seconds(30) {
+            var statuses: [Int?] = []
+            for token in tokens {
+                statuses.append(await proxy.authenticatedStatus(token))
+            }
+            if statuses.allSatisfy({ $0 == 200 }) {
+                recovered = ContinuousClock.now - start
+            } else {
+                failed += statuses.filter { $0 != 200 }.count
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        print(
+            "cluster master failover: sessions on the killed master valid again after "
+                + "\(recovered.map { "\($0.formatted(.units(allowed: [.milliseconds])))" } ?? "never") "
+                + "(\(failed) requests failed meanwhile); acknowledged sessions lost: "
+                + "\(recovered == nil ? "unknown" : "0")")
+        #expect(recovered != nil, "the sessions on the killed master did not come back")
+        #expect(try cluster.owner(ofSlot: 0) !== victim)
+        await proxy.stop()
+    }
+
     /// Runs a blocking call (a `redis-cli` child) off the cooperative pool, so concurrent traffic keeps flowing.
     private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
