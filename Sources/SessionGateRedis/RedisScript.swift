@@ -2,7 +2,7 @@ import CCrypto
 
 /// A Lua script identified by the SHA1 Redis uses to cache it.
 ///
-/// The digest is computed once, here, so ``RedisClient/eval(_:keys:arguments:on:)`` can send the short
+/// The digest is computed once, here, so ``RedisCommandRouting/eval(_:keys:arguments:on:)`` can send the short
 /// `EVALSHA` on every call and only ship the source when the server answers `NOSCRIPT` (after a restart or
 /// `SCRIPT FLUSH`). Create scripts once (for example as `static let`s) rather than per request.
 public struct RedisScript: Sendable, Hashable {

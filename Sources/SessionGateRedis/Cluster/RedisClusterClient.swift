@@ -47,7 +47,6 @@ public final class RedisClusterClient: RedisCommandRouting {
         var map = RedisClusterSlotMap()
         var clients: [RedisNodeAddress: RedisClient] = [:]
         var refresh: EventLoopFuture<Void>?
-        var started = false
         var isShutdown = false
         var redirections = Redirections()
     }
@@ -88,8 +87,8 @@ public final class RedisClusterClient: RedisCommandRouting {
 
     public var invalidationListener: RedisInvalidationListener? { nil }
 
+    /// Begins learning the slot map (and so connecting to the masters); does not wait.
     public func start() {
-        state.withLockedValue { $0.started = true }
         _ = refresh()
     }
 

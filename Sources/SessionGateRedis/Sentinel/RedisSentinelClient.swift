@@ -147,7 +147,7 @@ public final class RedisSentinelClient: RedisCommandRouting {
                 return loop.makeFailedFuture(error)
             }
             return self.discover(force: false).hop(to: loop).flatMap { _ in
-                guard failure.safeToRetry, let current = self.state.withLockedValue({ $0.master?.client }),
+                guard failure == .retryable, let current = self.state.withLockedValue({ $0.master?.client }),
                     current !== client
                 else { return loop.makeFailedFuture(error) }
                 return current.send(command, on: loop)
@@ -165,7 +165,7 @@ public final class RedisSentinelClient: RedisCommandRouting {
             }
             // The master is gone or demoted: find the current one, and retry there once if it is another node.
             return self.discover(force: false).hop(to: loop).flatMap { _ in
-                guard failure.safeToRetry, let current = self.state.withLockedValue({ $0.master?.client }),
+                guard failure == .retryable, let current = self.state.withLockedValue({ $0.master?.client }),
                     current !== client
                 else { return loop.makeSucceededFuture(results) }
                 return current.pipeline(commands, routingKey: nil, retryable: false, on: loop)
@@ -185,10 +185,17 @@ public final class RedisSentinelClient: RedisCommandRouting {
         return client.pipeline(commands, routingKey: nil, retryable: false, on: loop).map { ($0, client) }
     }
 
-    /// Whether the results show the master unreachable or demoted, and whether retrying elsewhere is safe.
-    private static func masterFailure(
-        in results: [Result<RedisValue, Error>], retryable: Bool
-    ) -> (safeToRetry: Bool, Void)? {
+    /// What failed results say about the master.
+    enum MasterFailure: Equatable {
+        /// The master is unreachable or demoted, and every command may be sent again elsewhere: it was never sent,
+        /// was refused (`READONLY`, `LOADING`, `MASTERDOWN`), or is idempotent.
+        case retryable
+        /// The master is unreachable, but a command that may already have run is not idempotent: report the error.
+        case final
+    }
+
+    /// Whether the results show the master unreachable or demoted (nil: they do not), and whether retrying is safe.
+    static func masterFailure(in results: [Result<RedisValue, Error>], retryable: Bool) -> MasterFailure? {
         var failed = false
         var safe = true
         for case .failure(let error) in results {
@@ -201,7 +208,8 @@ public final class RedisSentinelClient: RedisCommandRouting {
                 safe = safe && (neverSent(error) || retryable)
             }
         }
-        return failed ? (safe, ()) : nil
+        guard failed else { return nil }
+        return safe ? .retryable : .final
     }
 
     /// Asks the sentinels for the master and moves to it if it changed (after `ROLE` confirms it). Concurrent callers

@@ -28,4 +28,16 @@ struct RedisSentinelParsingTests {
         #expect(RedisSentinelClient.healthyReplica(in: reply) == RedisNodeAddress(host: "127.0.0.1", port: 7004))
         #expect(RedisSentinelClient.healthyReplica(in: .array([replica(7001, flags: "slave,o_down")])) == nil)
     }
+
+    @Test func aFailureIsRetriedOnANewMasterOnlyWhenThatIsSafe() {
+        typealias Client = RedisSentinelClient
+        let ok: Result<RedisValue, Error> = .success(.integer(1))
+        #expect(Client.masterFailure(in: [ok], retryable: false) == nil)
+        #expect(Client.masterFailure(in: [.failure(RedisError.server("ERR wrong"))], retryable: true) == nil)
+        #expect(Client.masterFailure(in: [.failure(RedisError.server("READONLY replica"))], retryable: false) == .retryable)
+        #expect(Client.masterFailure(in: [.failure(RedisError.connectionUnavailable)], retryable: false) == .retryable)
+        #expect(Client.masterFailure(in: [.failure(RedisError.connectionClosed)], retryable: false) == .final)
+        #expect(Client.masterFailure(in: [.failure(RedisError.timeout)], retryable: true) == .retryable)
+        #expect(Client.masterFailure(in: [ok, .failure(RedisError.timeout)], retryable: false) == .final)
+    }
 }
