@@ -12,10 +12,12 @@ import Testing
 @Suite("Redis Cluster", .serialized)
 struct RedisClusterTests {
     @Test func clusterKeySlotsMatchTheServer() async throws {
-        let node = try await RedisServer.start(extraArguments: [
-            "--cluster-enabled", "yes", "--cluster-config-file", "sessiongate-keyslot-\(UUID().uuidString).conf",
-        ])
-        defer { node.stop() }
+        let file = "sessiongate-keyslot-\(UUID().uuidString).conf"
+        let node = try await RedisServer.start(extraArguments: ["--cluster-enabled", "yes", "--cluster-config-file", file])
+        defer {
+            node.stop()
+            unlink(FileManager.default.temporaryDirectory.appendingPathComponent(file).path)
+        }
         let keys = (0..<200).map { index -> String in
             switch index % 4 {
             case 0: return "sg:{\(SessionToken.tag(forUser: "user-\(index)"))}:s:\(UUID().uuidString)"
