@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Running Lua scripts by SHA1, shipping the source only when the server does not have it.
-extension RedisClient {
+extension RedisCommandRouting {
     /// Runs a script with `EVALSHA`; on a `NOSCRIPT` error reply retries once with `EVAL` and the source,
     /// which also makes the server cache it. Callers never see `NOSCRIPT`.
     /// - Parameters:
@@ -25,7 +25,8 @@ extension RedisClient {
         building.append(contentsOf: keys)
         building.append(contentsOf: arguments)
         let words = building
-        let evalsha = send(RedisCommand(words), on: eventLoop)
+        let key = keys.first
+        let evalsha = send(RedisCommand(words), routingKey: key, retryable: script.isIdempotent, on: eventLoop)
         return evalsha.flatMapError { error in
             guard let redisError = error as? RedisError, redisError.serverMessage?.hasPrefix("NOSCRIPT") == true else {
                 return evalsha.eventLoop.makeFailedFuture(error)
@@ -33,7 +34,7 @@ extension RedisClient {
             var evalWords = words
             evalWords[0] = "EVAL"
             evalWords[1] = script.source
-            return self.send(RedisCommand(evalWords), on: eventLoop)
+            return self.send(RedisCommand(evalWords), routingKey: key, retryable: script.isIdempotent, on: eventLoop)
         }
     }
 

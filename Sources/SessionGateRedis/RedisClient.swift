@@ -104,7 +104,7 @@ public final class RedisClient: Sendable {
 
     /// The route for `eventLoop`: its own if it is one of the group's loops; otherwise the current loop's when
     /// called on one of them, else the next loop's in the group's round-robin order.
-    private func route(for eventLoop: EventLoop?) -> RedisConnectionRoute {
+    func route(for eventLoop: EventLoop?) -> RedisConnectionRoute {
         if let eventLoop, let route = route(exactly: eventLoop) {
             return route
         }

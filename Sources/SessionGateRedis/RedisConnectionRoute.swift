@@ -25,6 +25,19 @@ struct RedisConnectionRoute: Sendable {
         }
     }
 
+    /// Hands several commands to one connection of this route, in order, so they travel back to back.
+    func send(_ commands: [RedisConnection.Pending]) {
+        if connections.count == 1 || eventLoop.inEventLoop {
+            let connection = connections.count == 1 ? connections[0] : bestConnection()
+            for pending in commands { connection.send(pending.command, promise: pending.promise) }
+        } else {
+            eventLoop.execute {
+                let connection = self.bestConnection()
+                for pending in commands { connection.send(pending.command, promise: pending.promise) }
+            }
+        }
+    }
+
     /// The connection with the lowest routing cost; the first on a tie. Only call on ``eventLoop``.
     private func bestConnection() -> RedisConnection {
         var best = connections[0]

@@ -2,7 +2,7 @@ import CCrypto
 
 /// A Lua script identified by the SHA1 Redis uses to cache it.
 ///
-/// The digest is computed once, here, so ``RedisClient/eval(_:keys:arguments:on:)`` can send the short
+/// The digest is computed once, here, so ``RedisCommandRouting/eval(_:keys:arguments:on:)`` can send the short
 /// `EVALSHA` on every call and only ship the source when the server answers `NOSCRIPT` (after a restart or
 /// `SCRIPT FLUSH`). Create scripts once (for example as `static let`s) rather than per request.
 public struct RedisScript: Sendable, Hashable {
@@ -10,12 +10,18 @@ public struct RedisScript: Sendable, Hashable {
     public let source: String
     /// The lowercase hex SHA1 of ``source``, as `SCRIPT LOAD` would return it.
     public let sha1: String
+    /// Whether running the script twice with the same keys and arguments leaves the same state as running it once:
+    /// such a script is retried once on a new master when its connection failed with the script in flight.
+    public let isIdempotent: Bool
 
     /// Creates a script and computes its SHA1 with libcrypto.
-    /// - Parameter source: The Lua source, exactly as Redis should hash it.
-    public init(_ source: String) {
+    /// - Parameters:
+    ///   - source: The Lua source, exactly as Redis should hash it.
+    ///   - idempotent: See ``isIdempotent``. Default: false (never run twice after an ambiguous failure).
+    public init(_ source: String, idempotent: Bool = false) {
         self.source = source
         self.sha1 = Self.hexSHA1(of: source)
+        self.isIdempotent = idempotent
     }
 
     private static func hexSHA1(of source: String) -> String {

@@ -38,7 +38,7 @@ public enum SessionCommands {
         if await redis.waitUntilConnected(timeout: configuration.redis.timeout + .seconds(2)) {
             do { result = .success(try await body(stores.store)) } catch { result = .failure(error) }
         } else {
-            result = .failure(Failure(description: "cannot reach Redis at \(configuration.redis.address)"))
+            result = .failure(Failure(description: "cannot reach Redis at \(configuration.redis.endpointDescription)"))
         }
         await redis.shutdown()
         try? await group.shutdownGracefully()

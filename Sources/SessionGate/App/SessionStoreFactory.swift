@@ -6,8 +6,8 @@ import SessionGateRedis
 /// Builds the configured session store, and the Redis client behind it when there is one.
 public struct SessionStoreFactory {
     public let store: SessionStore
-    /// The Redis client, to start and shut down; nil for `store = "memory"`.
-    public let redis: RedisClient?
+    /// The Redis client (standalone, Sentinel or Cluster), to start and shut down; nil for `store = "memory"`.
+    public let redis: (any RedisCommandRouting)?
 
     public init(configuration: ProxyConfiguration, group: EventLoopGroup, logger: Logger) {
         let session = configuration.session
@@ -24,12 +24,15 @@ public struct SessionStoreFactory {
             clientConfiguration.username = redisConfiguration.username
             clientConfiguration.password = redisConfiguration.password
             clientConfiguration.database = redisConfiguration.database
+            let topology = redisConfiguration.topology
             guard session.localCache else {
-                let client = RedisClient(configuration: clientConfiguration, eventLoopGroup: group, logger: logger)
+                let client = Self.makeClient(redisConfiguration, clientConfiguration, group: group, logger: logger)
                 self.redis = client
                 self.store = RedisSessionStore(
                     client: client, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
-                    absoluteTimeout: session.absoluteTimeout)
+                    absoluteTimeout: session.absoluteTimeout, replicaAcks: topology.minReplicasAck,
+                    replicaAckTimeout: topology.replicaAckTimeout,
+                    replicaReadRefreshInterval: topology.readFromReplicas ? session.effectiveRefreshInterval : nil)
                 return
             }
             // The near-cache: the client's invalidation connection feeds the cache the store serves from.
@@ -40,12 +43,13 @@ public struct SessionStoreFactory {
             let subscription = RedisInvalidationSubscription(prefix: redisConfiguration.keyPrefix) { event in
                 CachingSessionStore.handle(event, cache: cache)
             }
-            let client = RedisClient(
-                configuration: clientConfiguration, eventLoopGroup: group, logger: logger, invalidations: subscription)
+            let client = Self.makeClient(
+                redisConfiguration, clientConfiguration, group: group, logger: logger, invalidations: subscription)
             self.redis = client
             self.store = CachingSessionStore(
                 client: client, cache: cache, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
-                absoluteTimeout: session.absoluteTimeout, refreshInterval: session.effectiveRefreshInterval)
+                absoluteTimeout: session.absoluteTimeout, refreshInterval: session.effectiveRefreshInterval,
+                replicaAcks: topology.minReplicasAck, replicaAckTimeout: topology.replicaAckTimeout)
         }
     }
 }

@@ -5,11 +5,14 @@ struct ConfigurationReader {
     func read(_ document: ConfigTable) -> ProxyConfiguration {
         let server = readServer(document.table("server"))
         let session = readSession(document.table("session"))
-        let redis = readRedis(document.table("redis"))
+        let redis = readRedis(document.table("redis"), localCache: session.localCache)
         let identity = readIdentity(document.table("identity"), sessionHeader: session.headerName)
         let upstreams = readUpstreams(document)
         let routes = readRoutes(document, upstreams: upstreams)
         let auth = readAuth(document)
+        if session.localCache && redis.mode == .cluster {
+            problems.add("session.local_cache", "is not supported with [redis] mode = \"cluster\" (tracking is per node); set it to false")
+        }
         document.finish()
         var configuration = ProxyConfiguration(
             server: server, session: session, redis: redis, identity: identity, upstreams: upstreams, routes: routes
@@ -87,15 +90,13 @@ struct ConfigurationReader {
         }
     }
 
-    private func readRedis(_ table: ConfigTable) -> RedisConfiguration {
+    private func readRedis(_ table: ConfigTable, localCache: Bool) -> RedisConfiguration {
         var redis = RedisConfiguration()
         if let mode = table.string("mode") {
             if let parsed = RedisMode(rawValue: mode) {
                 redis.mode = parsed
-            } else if mode == "sentinel" || mode == "cluster" {
-                table.problem("mode", "\"\(mode)\" is not supported yet (expected \"standalone\")")
             } else {
-                table.problem("mode", "\"\(mode)\" is not allowed (expected \"standalone\")")
+                table.problem("mode", "\"\(mode)\" is not allowed (expected \"standalone\", \"sentinel\" or \"cluster\")")
             }
         }
         redis.address = hostPort(table, "address") ?? redis.address
@@ -111,6 +112,7 @@ struct ConfigurationReader {
         if redis.username != nil && redis.password == nil {
             table.problem("username", "needs a password as well")
         }
+        readTopology(table, into: &redis, localCache: localCache)
         table.finish()
         return redis
     }

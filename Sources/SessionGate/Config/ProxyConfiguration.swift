@@ -103,11 +103,13 @@ public struct SessionConfiguration: Sendable {
 /// How SessionGate reaches Redis.
 public enum RedisMode: String, Sendable, CaseIterable {
     case standalone
+    case sentinel
+    case cluster
 }
 
 /// `[redis]`: the session store's server.
 public struct RedisConfiguration: Sendable {
-    /// `mode`: `"standalone"` (Sentinel and Cluster come later).
+    /// `mode`: `"standalone"` (one server at `address`), `"sentinel"` or `"cluster"`. Default standalone.
     public var mode: RedisMode = .standalone
     /// `address`: `host:port`. Default `127.0.0.1:6379`.
     public var address: HostPort = HostPort(host: "127.0.0.1", port: 6379)
@@ -123,6 +125,8 @@ public struct RedisConfiguration: Sendable {
     public var password: String? = nil
     /// `database`: `SELECT`ed after connecting. Default 0.
     public var database: Int = 0
+    /// Sentinel and Cluster settings, and `WAIT` durability (see `RedisTopologyConfiguration`).
+    public var topology = RedisTopologyConfiguration()
     public init() {}
 }
 

@@ -15,7 +15,7 @@ import SessionGateRedis
 /// only under the same condition, because every write invalidates every instance's copy. A hit returns a succeeded
 /// future on the caller's loop: no thread hop, no Redis command.
 public final class CachingSessionStore: SessionStore {
-    private let client: RedisClient
+    private let client: any RedisCommandRouting
     let backing: RedisSessionStore
     let keys: RedisSessionKeys
     let cache: NIOLockedValueBox<SessionNearCache>
@@ -28,12 +28,15 @@ public final class CachingSessionStore: SessionStore {
     ///   - cache: The cache the subscription feeds.
     ///   - now: Local milliseconds since the epoch; only differences with Redis's clock are used.
     init(
-        client: RedisClient, cache: NIOLockedValueBox<SessionNearCache>, keyPrefix: String, idleTimeout: TimeAmount,
-        absoluteTimeout: TimeAmount, refreshInterval: TimeAmount, now: @escaping @Sendable () -> Int64 = currentTimeMillis
+        client: any RedisCommandRouting, cache: NIOLockedValueBox<SessionNearCache>, keyPrefix: String,
+        idleTimeout: TimeAmount, absoluteTimeout: TimeAmount, refreshInterval: TimeAmount, replicaAcks: Int = 0,
+        replicaAckTimeout: TimeAmount = .milliseconds(100),
+        now: @escaping @Sendable () -> Int64 = currentTimeMillis
     ) {
         self.client = client
         self.backing = RedisSessionStore(
-            client: client, keyPrefix: keyPrefix, idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout)
+            client: client, keyPrefix: keyPrefix, idleTimeout: idleTimeout, absoluteTimeout: absoluteTimeout,
+            replicaAcks: replicaAcks, replicaAckTimeout: replicaAckTimeout)
         self.keys = RedisSessionKeys(prefix: keyPrefix)
         self.cache = cache
         self.arguments = [String(idleTimeout.nanoseconds / 1_000_000), String(refreshInterval.nanoseconds / 1_000_000)]

@@ -5,6 +5,10 @@ import SessionGateRedis
 /// Times come from the Redis server's own clock (`TIME`), so every SessionGate instance agrees on expiry.
 /// Session hash fields: `user_id`, `user_name`, `roles` (comma-separated), `created_at`, `last_seen_at`,
 /// `absolute_expires_at` (all times in milliseconds since the epoch), `ip`, `user_agent` (the device that logged in).
+///
+/// Scripts marked idempotent may be retried by a Sentinel client on a new master after their connection died
+/// mid-flight: running them twice leaves the same state. The lifecycle scripts (create with its limits, logout,
+/// logout-others) are not marked, so they are never retried blindly.
 enum RedisSessionScripts {
     private static let now = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 
@@ -47,7 +51,8 @@ enum RedisSessionScripts {
         redis.call('PEXPIRE', KEYS[1], ttl)
         redis.call('HSET', KEYS[1], 'last_seen_at', now)
         return {s[1], s[2], s[3], s[4], string.format('%d', now + ttl)}
-        """
+        """,
+        idempotent: true
     )
 
     /// The near-cache's validation: like ``validate``, but writes only when the stored expiry has fallen more than
@@ -67,7 +72,31 @@ enum RedisSessionScripts {
             left = ttl
         end
         return {s[1], s[2], s[3], s[4], string.format('%d', now + left), string.format('%d', now)}
+        """,
+        idempotent: true
+    )
+
+    /// `read_from_replicas`: the read-only check a replica can run (it writes nothing, not even the deletion past the
+    /// absolute expiry, which it leaves to the master).
+    ///
+    /// KEYS[1] session, ARGV[1] idle timeout (ms), ARGV[2] refresh interval (ms). Returns nil (missing or past its
+    /// absolute expiry: ask the master), or {user_id, user_name, roles, absolute_expires_at, expires_at, due}, `due`
+    /// being 1 when the stored expiry has fallen more than the refresh interval behind (refresh on the master).
+    static let validateOnReplica = RedisScript(
         """
+        #!lua flags=no-writes
+        local s = redis.call('HMGET', KEYS[1], 'user_id', 'user_name', 'roles', 'absolute_expires_at')
+        if not s[1] then return false end
+        \(now)
+        local abs = tonumber(s[4])
+        if not abs or now >= abs then return false end
+        local ttl = math.min(tonumber(ARGV[1]), abs - now)
+        local left = redis.call('PTTL', KEYS[1])
+        local due = 0
+        if left < 0 or ttl - left > tonumber(ARGV[2]) then due = 1 end
+        return {s[1], s[2], s[3], s[4], string.format('%d', now + left), due}
+        """,
+        idempotent: true
     )
 
     /// KEYS[1] user index; ARGV[1] the user's session key prefix. Deletes every session of the user and the index.
@@ -79,6 +108,7 @@ enum RedisSessionScripts {
         for _, hash in ipairs(members) do ended = ended + redis.call('DEL', ARGV[1] .. hash) end
         redis.call('DEL', KEYS[1])
         return ended
-        """
+        """,
+        idempotent: true
     )
 }

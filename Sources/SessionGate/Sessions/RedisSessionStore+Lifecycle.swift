@@ -11,6 +11,7 @@ extension RedisSessionStore {
         let token = SessionToken.generate(tag: SessionToken.tag(forUser: session.userID))
         let tag = SessionToken.tag(forUser: session.userID)
         let reply = try await run(
+            durably: true,
             RedisSessionScripts.createLimited,
             keys: [keys.session(token), keys.userIndex(userID: session.userID)],
             arguments: [
@@ -30,6 +31,7 @@ extension RedisSessionStore {
 
     public func destroy(_ token: SessionToken, userID: String) async throws -> Bool {
         let reply = try await run(
+            durably: true,
             RedisSessionScripts.destroy, keys: [keys.session(token), keys.userIndex(userID: userID)],
             arguments: [token.hashHex])
         return reply.int == 1
@@ -37,6 +39,7 @@ extension RedisSessionStore {
 
     public func destroyOthers(userID: String, except kept: SessionToken) async throws -> Int {
         let reply = try await run(
+            durably: true,
             RedisSessionScripts.destroyOthers, keys: [keys.userIndex(userID: userID)],
             arguments: [keys.sessionPrefix(tag: SessionToken.tag(forUser: userID)), kept.hashHex])
         return Int(reply.int ?? 0)
@@ -61,6 +64,7 @@ extension RedisSessionStore {
 
     public func revoke(handle: String, userID: String) async throws -> Bool {
         let reply = try await run(
+            durably: true,
             RedisSessionScripts.revokeOne, keys: [keys.userIndex(userID: userID)],
             arguments: [keys.sessionPrefix(tag: SessionToken.tag(forUser: userID)), handle])
         return reply.int == 1
@@ -90,9 +94,11 @@ extension RedisSessionStore {
         _ = try await (reset, refund)
     }
 
-    /// Runs a script; any failure means the store cannot answer (fail closed).
-    private func run(_ script: RedisScript, keys: [String], arguments: [String]) async throws -> RedisValue {
+    /// Runs a script; any failure means the store cannot answer (fail closed). `durably`: a write that creates or ends
+    /// sessions, acknowledged by `min_replicas_ack` replicas when configured (``evalDurably(_:keys:arguments:)``).
+    private func run(durably: Bool = false, _ script: RedisScript, keys: [String], arguments: [String]) async throws -> RedisValue {
         do {
+            if durably { return try await evalDurably(script, keys: keys, arguments: arguments) }
             return try await client.eval(script, keys: keys, arguments: arguments)
         } catch {
             throw SessionStoreError.unavailable(String(describing: error))

@@ -2,24 +2,70 @@ import NIOCore
 import SessionGateRedis
 
 /// Sessions in Redis: validation and sliding refresh in one `EVALSHA`, pipelined with other requests' commands.
+///
+/// The client may be standalone, Sentinel or Cluster (``RedisCommandRouting``): every script's first key carries the
+/// user's hash tag, which routes it. Writes that end or create sessions go through ``evalDurably(_:keys:arguments:)``,
+/// which `WAIT`s for `min_replicas_ack` replicas when configured.
 public final class RedisSessionStore: SessionStore {
-    let client: RedisClient
+    let client: any RedisCommandRouting
     let keys: RedisSessionKeys
     let idleTimeoutMs: String
     let absoluteTimeoutMs: String
+    let replicaAcks: Int
+    let replicaAckTimeout: TimeAmount
+    /// With `read_from_replicas`: the refresh interval (ms) below which a replica's answer is used as is.
+    private let replicaRefreshIntervalMs: String?
 
-    public init(client: RedisClient, keyPrefix: String, idleTimeout: TimeAmount, absoluteTimeout: TimeAmount) {
+    /// - Parameters:
+    ///   - replicaAcks: `min_replicas_ack`: replicas that must acknowledge each session write (0: none).
+    ///   - replicaAckTimeout: `replica_ack_timeout`: how long `WAIT` may take.
+    ///   - replicaReadRefreshInterval: With `read_from_replicas` (and a ``RedisReplicaReading`` client): validation
+    ///     reads a replica and goes to the master only on a miss or when the sliding expiry has fallen more than this
+    ///     behind. nil: every validation runs on the master.
+    public init(
+        client: any RedisCommandRouting, keyPrefix: String, idleTimeout: TimeAmount, absoluteTimeout: TimeAmount,
+        replicaAcks: Int = 0, replicaAckTimeout: TimeAmount = .milliseconds(100),
+        replicaReadRefreshInterval: TimeAmount? = nil
+    ) {
+        self.replicaRefreshIntervalMs = replicaReadRefreshInterval.map { String($0.nanoseconds / 1_000_000) }
         self.client = client
         self.keys = RedisSessionKeys(prefix: keyPrefix)
         self.idleTimeoutMs = String(idleTimeout.nanoseconds / 1_000_000)
         self.absoluteTimeoutMs = String(absoluteTimeout.nanoseconds / 1_000_000)
+        self.replicaAcks = replicaAcks
+        self.replicaAckTimeout = replicaAckTimeout
+    }
+
+    /// Runs a script that creates or ends sessions and, with `min_replicas_ack`, waits for the replicas on the same
+    /// connection; fewer acknowledgements fail it (``RedisReplicationError``), so the caller reports an error rather
+    /// than a write that a failover could lose.
+    func evalDurably(_ script: RedisScript, keys: [String], arguments: [String]) async throws -> RedisValue {
+        try await client.eval(script, keys: keys, arguments: arguments, replicas: replicaAcks, timeout: replicaAckTimeout)
     }
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
+        let key = keys.session(token)
+        guard let interval = replicaRefreshIntervalMs, let replicas = client as? any RedisReplicaReading,
+            let read = replicas.evalOnReplica(
+                RedisSessionScripts.validateOnReplica, keys: [key], arguments: [idleTimeoutMs, interval], on: eventLoop)
+        else { return validateOnMaster(key, on: eventLoop) }
+        // A hit that needs no refresh is the replica's answer; a miss (the session may not have replicated yet), a due
+        // refresh or a failing replica goes to the master.
+        return read.map { Optional.some($0) }.recover { _ in nil }.flatMap { reply in
+            if let reply, reply.array?[5].int == 0,
+                let identity = RedisSessionScripts.identity(fromValidationReply: reply, fieldCount: 6)
+            {
+                return eventLoop.makeSucceededFuture(identity)
+            }
+            return self.validateOnMaster(key, on: eventLoop)
+        }
+    }
+
+    private func validateOnMaster(_ key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
         // One promise instead of a chain of `map`s: each future costs an allocation and runtime type lookups, on
         // every request.
         let promise = eventLoop.makePromise(of: SessionIdentity?.self)
-        client.eval(RedisSessionScripts.validate, keys: [keys.session(token)], arguments: [idleTimeoutMs], on: eventLoop)
+        client.eval(RedisSessionScripts.validate, keys: [key], arguments: [idleTimeoutMs], on: eventLoop)
             .whenComplete { result in
                 switch result {
                 case .success(let reply):
@@ -33,7 +79,7 @@ public final class RedisSessionStore: SessionStore {
 
     public func revokeAll(userID: String) async throws -> Int {
         do {
-            let reply = try await client.eval(
+            let reply = try await evalDurably(
                 RedisSessionScripts.revokeAll,
                 keys: [keys.userIndex(userID: userID)],
                 arguments: [keys.sessionPrefix(tag: SessionToken.tag(forUser: userID))]

@@ -11,7 +11,7 @@ extension NearCacheTests {
     @Suite("Near-cache revocation")
     struct NearCacheRevocationTests {
         /// The store `sessiongate session revoke` uses: the same factory, without a cache.
-        private func commandLineStore(_ redis: RedisServer) -> (store: SessionStore, client: RedisClient?, group: MultiThreadedEventLoopGroup) {
+        private func commandLineStore(_ redis: RedisServer) -> (store: SessionStore, client: (any RedisCommandRouting)?, group: MultiThreadedEventLoopGroup) {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let configuration = NearCacheInstance.configuration(redis: redis, localCache: false)
             let factory = SessionStoreFactory(configuration: configuration, group: group, logger: RedisIntegration.quietLogger)

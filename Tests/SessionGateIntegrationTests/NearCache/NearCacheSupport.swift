@@ -15,7 +15,7 @@ enum NearCacheTests {}
 /// load on shared loops cannot delay its invalidations), against a test `redis-server`.
 final class NearCacheInstance: Sendable {
     let group: MultiThreadedEventLoopGroup
-    let redis: RedisClient?
+    let redis: (any RedisCommandRouting)?
     let store: CachingSessionStore
 
     /// Starts the store and waits until its invalidation subscription is active.

@@ -18,7 +18,7 @@ final class ProxyHarness: Sendable {
     let configuration: ProxyConfiguration
     let store: SessionStore
     private let server: ProxyServer
-    private let redisClient: RedisClient?
+    private let redisClient: (any RedisCommandRouting)?
     private let group: MultiThreadedEventLoopGroup
     private let ownsRedis: Bool
 
@@ -140,7 +140,7 @@ final class ProxyHarness: Sendable {
 
     private init(
         redis: RedisServer, upstream: TestUpstream, port: Int, configuration: ProxyConfiguration, store: SessionStore,
-        server: ProxyServer, redisClient: RedisClient?, group: MultiThreadedEventLoopGroup, ownsRedis: Bool
+        server: ProxyServer, redisClient: (any RedisCommandRouting)?, group: MultiThreadedEventLoopGroup, ownsRedis: Bool
     ) {
         self.ownsRedis = ownsRedis
         self.redis = redis

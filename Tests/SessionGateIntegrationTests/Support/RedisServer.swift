@@ -32,12 +32,15 @@ final class RedisServer: Sendable {
     let port: Int
     /// The arguments after the standard ones, as passed to ``start(port:extraArguments:)``.
     let extraArguments: [String]
+    /// The configuration file given as the first argument (a sentinel's), if any.
+    let configFile: String?
     private let password: String?
     private let process: NIOLockedValueBox<SpawnedRedis?>
 
-    private init(port: Int, extraArguments: [String], process: SpawnedRedis) {
+    private init(port: Int, extraArguments: [String], configFile: String?, process: SpawnedRedis) {
         self.port = port
         self.extraArguments = extraArguments
+        self.configFile = configFile
         self.password = Self.password(in: extraArguments)
         self.process = NIOLockedValueBox(process)
     }
@@ -52,14 +55,15 @@ final class RedisServer: Sendable {
     ///   - extraArguments: Appended to `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no ...`.
     /// - Returns: The running server.
     /// - Throws: `RedisServerError` if `redis-server` is missing, exits, or does not answer within 20 s.
-    static func start(port: Int? = nil, extraArguments: [String] = []) async throws -> RedisServer {
+    ///   - configFile: A configuration file, passed first (`redis-server FILE --sentinel ...` for a sentinel).
+    static func start(port: Int? = nil, extraArguments: [String] = [], configFile: String? = nil) async throws -> RedisServer {
         var attempt = 0
         while true {
             attempt += 1
             let chosenPort = try port ?? freeLoopbackPort()
             do {
-                let process = try await launch(port: chosenPort, extraArguments: extraArguments)
-                return RedisServer(port: chosenPort, extraArguments: extraArguments, process: process)
+                let process = try await launch(port: chosenPort, extraArguments: extraArguments, configFile: configFile)
+                return RedisServer(port: chosenPort, extraArguments: extraArguments, configFile: configFile, process: process)
             } catch RedisServerError.exited where port == nil && attempt < 3 {
                 continue  // Most likely the free port was taken meanwhile: try another.
             }
@@ -85,7 +89,7 @@ final class RedisServer: Sendable {
     /// - Throws: `RedisServerError` as ``start(port:extraArguments:)``.
     func restart() async throws {
         stop()
-        let process = try await Self.launch(port: port, extraArguments: extraArguments)
+        let process = try await Self.launch(port: port, extraArguments: extraArguments, configFile: configFile)
         self.process.withLockedValue { $0 = process }
     }
 
@@ -125,13 +129,13 @@ final class RedisServer: Sendable {
         process.end(signal: signal)
     }
 
-    private static func launch(port: Int, extraArguments: [String]) async throws -> SpawnedRedis {
+    private static func launch(port: Int, extraArguments: [String], configFile: String? = nil) async throws -> SpawnedRedis {
         guard let executable = findExecutable("redis-server") else {
             throw RedisServerError.missing("redis-server")
         }
         let logFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("sessiongate-redis-\(port)-\(getpid()).log").path
-        let arguments = [
+        let arguments = (configFile.map { [$0] } ?? []) + [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--dir", FileManager.default.temporaryDirectory.path,
             "--loglevel", "warning", "--logfile", logFile,

@@ -148,17 +148,9 @@ struct ConfigProblemsTests {
         ])
     }
 
-    @Test(arguments: ["cluster", "sentinel"])
-    func redisModesNotSupportedYet(mode: String) throws {
-        let problem = try ConfigFixture.onlyProblem(in: ConfigFixture.withTail("[redis]\nmode = \"\(mode)\""))
-        #expect(problem.key == "redis.mode")
-        #expect(problem.line == 2)
-        #expect(problem.message == "\"\(mode)\" is not supported yet (expected \"standalone\")")
-    }
-
     @Test func unknownRedisMode() throws {
         let problem = try ConfigFixture.onlyProblem(in: ConfigFixture.withTail("[redis]\nmode = \"replicated\""))
-        #expect(problem.message == #""replicated" is not allowed (expected "standalone")"#)
+        #expect(problem.message == #""replicated" is not allowed (expected "standalone", "sentinel" or "cluster")"#)
     }
 
     // MARK: Syntax and collection
@@ -187,7 +179,7 @@ struct ConfigProblemsTests {
             cookie_same_site = "lax"
 
             [redis]
-            mode = "cluster"
+            mode = "clustered"
             connections = 0
 
             [[upstream]]
