@@ -62,6 +62,18 @@ struct RedisClusterTests {
             _ = token
         }
         #expect(revoked.count == 3)
+        // "Log out my other devices" on each master: one script per user, atomic in that user's slot.
+        for user in revoked.values {
+            let keptText = try #require(tokens[user])
+            let kept = try #require(SessionToken(keptText))
+            var others: [String] = []
+            for _ in 0..<2 {
+                others.append(try await proxy.store.create(NewSession(userID: user, userName: user, roles: [])).token.rawValue)
+            }
+            #expect(try await proxy.store.destroyOthers(userID: user, except: kept) == 2)
+            #expect(await proxy.authenticatedStatus(kept.rawValue) == 200)
+            for other in others { #expect(await proxy.authenticatedStatus(other) == 401) }
+        }
         for user in revoked.values {
             #expect(try await proxy.store.revokeAll(userID: user) == 1)
         }
