@@ -218,6 +218,14 @@ final class TopologyProxy: Sendable {
 
     /// Starts the proxy and waits (up to 10 s) until its Redis client is connected.
     /// - Parameter sessionSection: Extra `[session]` lines, e.g. `local_cache = true`.
+    /// A proxy in cluster mode whose seed is the fixture's first node.
+    static func start(cluster: RedisClusterFixture) async throws -> TopologyProxy {
+        try await start(redisSection: """
+            mode = "cluster"
+            nodes = ["127.0.0.1:\(cluster.nodes[0].port)"]
+            """)
+    }
+
     static func start(redisSection: String, sessionSection: String = "") async throws -> TopologyProxy {
         let upstream = try await TestUpstream.start()
         let port = try freeLoopbackPort()

@@ -37,10 +37,7 @@ struct RedisClusterTests {
     @Test func sessionsSpreadOverAllMastersAndRevocationReachesEachOfThem() async throws {
         let cluster = try await RedisClusterFixture.start()
         defer { cluster.stop() }
-        let proxy = try await TopologyProxy.start(redisSection: """
-            mode = "cluster"
-            nodes = ["127.0.0.1:\(cluster.nodes[0].port)"]
-            """)
+        let proxy = try await TopologyProxy.start(cluster: cluster)
         var tokens: [String: String] = [:]
         for index in 0..<30 {
             let user = "user-\(index)"
@@ -87,10 +84,7 @@ struct RedisClusterTests {
     @Test func aSlotHoldingLiveSessionsMigratesUnderTrafficWithoutAFailedRequest() async throws {
         let cluster = try await RedisClusterFixture.start()
         defer { cluster.stop() }
-        let proxy = try await TopologyProxy.start(redisSection: """
-            mode = "cluster"
-            nodes = ["127.0.0.1:\(cluster.nodes[0].port)"]
-            """)
+        let proxy = try await TopologyProxy.start(cluster: cluster)
         let client = try #require(proxy.client as? RedisClusterClient)
         let source = cluster.nodes[0]
         let target = cluster.nodes[1]
@@ -165,10 +159,7 @@ struct RedisClusterTests {
     @Test func askRedirectionsDuringAMigrationAreFollowed() async throws {
         let cluster = try await RedisClusterFixture.start()
         defer { cluster.stop() }
-        let proxy = try await TopologyProxy.start(redisSection: """
-            mode = "cluster"
-            nodes = ["127.0.0.1:\(cluster.nodes[0].port)"]
-            """)
+        let proxy = try await TopologyProxy.start(cluster: cluster)
         let client = try #require(proxy.client as? RedisClusterClient)
         let source = cluster.nodes[0]
         let target = cluster.nodes[2]
