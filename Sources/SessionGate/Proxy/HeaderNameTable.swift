@@ -28,4 +28,20 @@ struct HeaderNameTable<Value: Sendable>: Sendable {
         }
         return nil
     }
+
+    /// The value for a name given as raw bytes (any case), or nil: for heads the proxy passes on as bytes.
+    func action(for name: UnsafeRawBufferPointer) -> Value? {
+        guard name.count < buckets.count else { return nil }
+        for entry in buckets[name.count] where Self.equalsIgnoringCase(entry.name, name) {
+            return entry.value
+        }
+        return nil
+    }
+
+    /// True when `name` equals the lowercase `lowercaseName`, ignoring ASCII case.
+    static func equalsIgnoringCase(_ lowercaseName: [UInt8], _ name: UnsafeRawBufferPointer) -> Bool {
+        guard lowercaseName.count == name.count else { return false }
+        for i in 0..<name.count where name[i].asciiLowercased != lowercaseName[i] { return false }
+        return true
+    }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// Builds the request head the upstream receives from the one the client sent.
@@ -53,7 +54,15 @@ struct RequestRewriter: Sendable {
         var identity: SessionIdentity?
     }
 
-    func upstreamHead(for client: HTTPRequestHead, context: Context) -> HTTPRequestHead {
+    /// The request head for the upstream, as bytes, and whether its body goes in chunks.
+    struct UpstreamHead {
+        var bytes: ByteBuffer
+        /// The client's body came chunked without a length: it is sent upstream chunked again (NIO's decoder has
+        /// removed the client's framing).
+        var chunkedBody: Bool
+    }
+
+    func upstreamHead(for client: HTTPRequestHead, context: Context, allocator: ByteBufferAllocator) -> UpstreamHead {
         // Options named by `Connection` are rare: collect them only when the header is there.
         var connectionOptions: [Substring] = []
         for (name, value) in client.headers where name.utf8.count == 10 && name.equalsHeaderName("connection") {
@@ -63,10 +72,11 @@ struct RequestRewriter: Sendable {
         var hasContentLength = false
         var host: String?
         var forwardedFor: String?
-        // Collected as pairs and wrapped once: `HTTPHeaders.add` re-checks every name for ASCII, and every name here
-        // is a token already (parsed by the decoder, or from validated configuration).
-        var headers: [(String, String)] = []
-        headers.reserveCapacity(client.headers.count + 8)
+        var out = allocator.buffer(capacity: 1024)
+        out.writeString(client.method.rawValue)
+        out.writeStaticString(" ")
+        out.writeString(client.uri)
+        out.writeStaticString(" HTTP/1.1\r\n")
         for (name, value) in client.headers {
             let action = requestHeaders.action(for: name)
             // These two read the client's headers as sent, whether or not the header itself is forwarded.
@@ -81,32 +91,40 @@ struct RequestRewriter: Sendable {
             case .forwardedFor:
                 forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
             case .cookie:
-                if let kept = withoutSessionCookie(value) { headers.append((name, kept)) }
-            case .host:
-                headers.append((name, value))
+                if let kept = withoutSessionCookie(value) { out.writeHeaderLine(name, kept) }
             case .contentLength:
                 hasContentLength = true
-                headers.append((name, value))
-            case nil:
-                headers.append((name, value))
+                out.writeHeaderLine(name, value)
+            case .host, nil:
+                out.writeHeaderLine(name, value)
             }
         }
-        if wasChunked && !hasContentLength {
-            headers.append(("Transfer-Encoding", "chunked"))
+        let chunkedBody = wasChunked && !hasContentLength
+        if chunkedBody { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        out.writeStaticString("X-Forwarded-For: ")
+        if let forwardedFor {
+            out.writeString(forwardedFor)
+            out.writeStaticString(", ")
         }
-        headers.append(("X-Forwarded-For", forwardedFor.map { $0 + ", " + context.peerAddress } ?? context.peerAddress))
-        headers.append(("X-Real-IP", context.clientAddress))
-        headers.append(("X-Forwarded-Proto", "http"))
-        if let host { headers.append(("X-Forwarded-Host", host)) }
-        headers.append(("X-Request-ID", context.requestID))
+        out.writeString(context.peerAddress)
+        out.writeStaticString("\r\n")
+        out.writeHeaderLine("X-Real-IP", context.clientAddress)
+        out.writeStaticString("X-Forwarded-Proto: http\r\n")
+        if let host { out.writeHeaderLine("X-Forwarded-Host", host) }
+        out.writeHeaderLine("X-Request-ID", context.requestID)
         if let user = context.identity {
-            headers.append((identity.userIDHeader, user.userID))
-            headers.append((identity.userNameHeader, user.userName))
-            headers.append((identity.rolesHeader, user.roles.joined(separator: ",")))
+            out.writeHeaderLine(identity.userIDHeader, user.userID)
+            out.writeHeaderLine(identity.userNameHeader, user.userName)
+            out.writeString(identity.rolesHeader)
+            out.writeStaticString(": ")
+            for (index, role) in user.roles.enumerated() {
+                if index > 0 { out.writeStaticString(",") }
+                out.writeString(role)
+            }
+            out.writeStaticString("\r\n")
         }
-        var head = HTTPRequestHead(version: .http1_1, method: client.method, uri: client.uri)
-        head.headers = HTTPHeaders(headers)
-        return head
+        out.writeStaticString("\r\n")
+        return UpstreamHead(bytes: out, chunkedBody: chunkedBody)
     }
 
     /// True when a `Transfer-Encoding` value lists `chunked`.
@@ -122,29 +140,6 @@ struct RequestRewriter: Sendable {
             return name != cookieName
         }.map { $0.trimmingSpaces() }
         return kept.isEmpty ? nil : kept.joined(separator: "; ")
-    }
-
-    /// The response head the client receives: the upstream's, less hop-by-hop headers; framing is left to the encoder.
-    static func clientResponseHead(from upstream: HTTPResponseHead, keepAlive: Bool, clientVersion: HTTPVersion) -> HTTPResponseHead {
-        var connectionOptions: [Substring] = []
-        for (name, value) in upstream.headers where name.utf8.count == 10 && name.equalsHeaderName("connection") {
-            HTTPHeaderRules.appendConnectionOptions(of: value, to: &connectionOptions)
-        }
-        var headers: [(String, String)] = []  // wrapped once, as in `upstreamHead`
-        headers.reserveCapacity(upstream.headers.count + 1)
-        for (name, value) in upstream.headers {
-            if HTTPHeaderRules.hopByHopTable.action(for: name) != nil { continue }
-            if !connectionOptions.isEmpty, connectionOptions.contains(where: { $0.equalsHeaderNameIgnoringCase(name) }) {
-                continue
-            }
-            headers.append((name, value))
-        }
-        if !keepAlive {
-            headers.append(("Connection", "close"))
-        } else if clientVersion.minor == 0 {
-            headers.append(("Connection", "keep-alive"))
-        }
-        return HTTPResponseHead(version: clientVersion, status: upstream.status, headers: HTTPHeaders(headers))
     }
 
     /// A well-formed client request ID is kept (1 to 128 of `A-Z a-z 0-9 - _ . :`); anything else is replaced.

@@ -4,13 +4,16 @@ import NIOHTTP1
 /// Receives what one upstream connection does while it serves a request. Called on the connection's event loop,
 /// which is always the client connection's loop too.
 protocol UpstreamConnectionDelegate: AnyObject {
-    func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart)
+    func upstream(_ connection: UpstreamConnection, didReceive event: UpstreamResponseParser.Event)
     func upstreamDidReadComplete(_ connection: UpstreamConnection)
     func upstreamWritabilityChanged(_ connection: UpstreamConnection)
     func upstream(_ connection: UpstreamConnection, didCloseWith error: Error?)
 }
 
 /// One keep-alive connection to an upstream server, owned by the event loop it lives on.
+///
+/// It speaks HTTP/1.1 as bytes: request heads arrive already written (``RequestRewriter``), bodies get chunk framing
+/// here when they need it, and responses are framed by an ``UpstreamResponseParser`` rather than decoded.
 ///
 /// While it serves a request its delegate is the client's proxy handler; while idle in the pool it has none, and a
 /// close then only removes it from the pool. It can hold reads so a slow client slows the upstream down
@@ -32,6 +35,10 @@ final class UpstreamConnection {
     private var readsHeld = false
     private var pendingRead = false
     private var context: ChannelHandlerContext?
+    /// Frames what the upstream sends; the handler feeds it.
+    fileprivate var parser = UpstreamResponseParser()
+    /// The request being sent has a chunked body.
+    private var chunkedBody = false
 
     init(channel: Channel, server: Int) {
         self.channel = channel
@@ -40,9 +47,36 @@ final class UpstreamConnection {
 
     var isWritable: Bool { channel.isWritable }
 
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(NIOAny(part), promise: nil)
+    /// Starts a request: its head as written by ``RequestRewriter``.
+    func writeHead(_ head: RequestRewriter.UpstreamHead, method: HTTPMethod) {
+        chunkedBody = head.chunkedBody
+        parser.expectResponse(toHEAD: method == .HEAD)
+        context?.write(NIOAny(head.bytes), promise: nil)
     }
+
+    func writeBody(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        guard chunkedBody else {
+            context.write(NIOAny(buffer), promise: nil)
+            return
+        }
+        guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
+        var header = context.channel.allocator.buffer(capacity: 18)
+        header.writeChunkHeader(size: buffer.readableBytes)
+        context.write(NIOAny(header), promise: nil)
+        context.write(NIOAny(buffer), promise: nil)
+        context.write(NIOAny(ByteBuffer(staticString: "\r\n")), promise: nil)
+    }
+
+    func writeEnd(_ trailers: HTTPHeaders?) {
+        guard chunkedBody, let context else { return }
+        var last = context.channel.allocator.buffer(capacity: 5)
+        last.writeLastChunk(trailers: trailers)
+        context.write(NIOAny(last), promise: nil)
+    }
+
+    /// How the body of the response being received reaches the client: see ``UpstreamResponseParser/dechunk``.
+    func dechunkResponseBody() { parser.dechunk = true }
 
     func flush() { context?.flush() }
 
@@ -85,9 +119,9 @@ final class UpstreamConnection {
 
 /// The last handler on an upstream channel: hands responses to the connection's delegate and applies its read hold.
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let connection: UpstreamConnection
     private var firstError: Error?
@@ -97,12 +131,19 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) { connection.attach(context) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if let delegate = connection.delegate {
-            delegate.upstream(connection, didReceive: part)
-        } else {
-            // An idle connection must not speak: anything it sends makes it unusable.
-            connection.close()
+        var buffer = unwrapInboundIn(data)
+        do {
+            while let event = try connection.parser.next(&buffer) {
+                guard let delegate = connection.delegate else {
+                    // An idle connection must not speak: anything it sends makes it unusable.
+                    connection.close()
+                    return
+                }
+                delegate.upstream(connection, didReceive: event)
+                if connection.isClosed { return }
+            }
+        } catch {
+            errorCaught(context: context, error: error)
         }
     }
 
@@ -116,6 +157,14 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        do {
+            // A body that runs until the upstream closes ends here.
+            if let event = try connection.parser.endOfInput(), let delegate = connection.delegate {
+                delegate.upstream(connection, didReceive: event)
+            }
+        } catch {
+            if firstError == nil { firstError = error }
+        }
         connection.closed(error: firstError)
     }
 

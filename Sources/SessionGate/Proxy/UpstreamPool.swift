@@ -126,10 +126,10 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Every header sent upstream was parsed (so validated) from the client's request, is the
-                    // proxy's own, or is an identity value checked when its session was created and read back
-                    // (`SessionIdentity.isHeaderSafe`): a second check per header and request would be waste.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // No HTTP codec: requests leave as bytes written by `RequestRewriter` and responses are framed
+                    // by the connection's `UpstreamResponseParser`. Every header sent upstream was parsed (so
+                    // validated) from the client's request, is the proxy's own, or is an identity value checked when
+                    // its session was created and read back (`SessionIdentity.isHeaderSafe`).
                     let connection = UpstreamConnection(channel: channel, server: serverID)
                     try channel.pipeline.syncOperations.addHandler(UpstreamConnectionHandler(connection: connection))
                 }

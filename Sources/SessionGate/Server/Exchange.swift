@@ -20,11 +20,13 @@ final class Exchange {
     let hasBody: Bool
     let expectsContinue: Bool
     /// The head sent upstream, once the request is allowed through.
-    var upstreamHead: HTTPRequestHead?
+    var upstreamHead: RequestRewriter.UpstreamHead?
     /// Request parts read before an upstream connection was ready (bounded: reads are held meanwhile).
     var buffered: [HTTPServerRequestPart] = []
     var requestComplete = false
     var response: ResponseProgress = .awaitingHead
+    /// How the response body is framed for the client, decided when its head arrives.
+    var responseFraming: ClientResponsePlan.BodyFraming = .passThrough
     /// When the upstream must have answered with a head; nil once it has (or the exchange ended). The handler's one
     /// response timer (``ProxyHandler/armResponseTimer(_:)``) checks it.
     var responseDeadline: NIODeadline?

@@ -12,7 +12,7 @@ extension ProxyHandler {
         let exchange = Exchange(head: head, route: .none, presented: presented, requestID: requestID)
         guard let context else { return }
         if exchange.expectsContinue {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            writeContinue(version: head.version)
         }
         state = .ownEndpoint(exchange, endpoint, body: context.channel.allocator.buffer(capacity: 0))
     }
@@ -47,20 +47,15 @@ extension ProxyHandler {
     }
 
     private func write(_ response: AuthResponse, for exchange: Exchange) {
-        guard let context else { return }
-        var body = context.channel.allocator.buffer(capacity: response.body.utf8.count)
-        body.writeString(response.body)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
         headers.add(name: "Cache-Control", value: "no-store")
         headers.add(name: "X-Request-ID", value: exchange.requestID)
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         if !exchange.keepAlive { headers.add(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: exchange.head.version, status: response.status, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        let written = writeOwnResponse(head, body: response.body, closeAfter: false)
         if exchange.keepAlive {
             state = .idle
             resumeReadsIfPossible()

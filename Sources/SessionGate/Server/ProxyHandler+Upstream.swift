@@ -36,18 +36,18 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     }
 
     private func startProxying(_ exchange: Exchange, on upstream: UpstreamConnection, responseTimeout: TimeAmount) {
-        guard let context, let head = exchange.upstreamHead else { return }
+        guard context != nil, let head = exchange.upstreamHead else { return }
         upstream.delegate = self
         state = .proxying(exchange, upstream)
         if exchange.expectsContinue && !exchange.requestComplete && !exchange.replayed {
             // The client waits for this before sending its body; the upstream never sees `Expect`.
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: .continue))), promise: nil)
+            writeContinue(version: exchange.head.version)
         }
-        upstream.write(.head(head))
+        upstream.writeHead(head, method: exchange.head.method)
         for part in exchange.buffered {
             switch part {
-            case .body(let buffer): upstream.write(.body(.byteBuffer(buffer)))
-            case .end(let trailers): upstream.write(.end(trailers))
+            case .body(let buffer): upstream.writeBody(buffer)
+            case .end(let trailers): upstream.writeEnd(trailers)
             case .head: break
             }
         }
@@ -99,35 +99,49 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         answer(exchange, with: .gatewayTimeout("the upstream server did not answer in time"))
     }
 
-    func upstream(_ connection: UpstreamConnection, didReceive part: HTTPClientResponsePart) {
+    func upstream(_ connection: UpstreamConnection, didReceive event: UpstreamResponseParser.Event) {
         guard case .proxying(let exchange, let upstream) = state, upstream === connection, let context else { return }
-        switch part {
+        switch event {
+        case .head(let head) where head.isInformational:
+            receivedInterimHead(head, exchange: exchange, upstream: connection)
         case .head(let head):
             exchange.responseDeadline = nil
-            if !head.isKeepAlive { connection.isReusable = false }
-            // An HTTP/1.0 client can only learn where a body of unknown length ends by the connection closing.
-            if exchange.head.version.minor == 0 && !head.headers.contains(name: "content-length") {
-                exchange.keepAlive = false
-            }
-            let clientHead = RequestRewriter.clientResponseHead(
-                from: head, keepAlive: exchange.keepAlive, clientVersion: exchange.head.version)
+            if !head.keepAlive { connection.isReusable = false }
+            let plan = ClientResponsePlan(
+                upstream: head.framing, clientMinorVersion: exchange.head.version.minor, clientKeepAlive: exchange.keepAlive)
+            exchange.keepAlive = plan.keepAlive
+            exchange.responseFraming = plan.framing
+            if plan.framing == .dechunk { connection.dechunkResponseBody() }
+            var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes + 64)
+            ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
             exchange.response = .streaming
-            context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
+            context.write(wrapOutboundOut(out), promise: nil)
         case .body(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if exchange.responseFraming == .rechunk {
+                var header = context.channel.allocator.buffer(capacity: 18)
+                header.writeChunkHeader(size: buffer.readableBytes)
+                context.write(wrapOutboundOut(header), promise: nil)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+                context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            }
             if !context.channel.isWritable { connection.holdReads() }
-        case .end(let trailers):
+        case .end:
             exchange.response = .complete
             // The server is done with it: its in-flight slot is free before the client can see the end, so a client
             // that sends its next request on receipt never finds its own previous one still counted.
             releaseServer(exchange, .success)
+            let last = exchange.responseFraming == .rechunk
+                ? ByteBuffer(staticString: "0\r\n\r\n") : context.channel.allocator.buffer(capacity: 0)
             if exchange.requestComplete && exchange.keepAlive {
                 // The usual case needs no future: nothing waits for this write.
-                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                if last.readableBytes > 0 { context.write(wrapOutboundOut(last), promise: nil) }
+                context.flush()
                 finish(exchange, upstream: connection, responseWritten: nil)
                 return
             }
-            let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            let written = context.writeAndFlush(wrapOutboundOut(last))
             if exchange.requestComplete {
                 finish(exchange, upstream: connection, responseWritten: written)
             } else {
@@ -138,6 +152,24 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 closeConnection(after: written)
             }
         }
+    }
+
+    /// A 1xx response: passed on to an HTTP/1.1 client (an HTTP/1.0 one cannot take it); the final response follows.
+    /// `101 Switching Protocols` cannot happen when the proxy forwards no `Upgrade`: such an upstream is broken.
+    private func receivedInterimHead(_ head: UpstreamResponseParser.Head, exchange: Exchange, upstream: UpstreamConnection) {
+        guard let context else { return }
+        if head.status == 101 {
+            upstream.delegate = nil
+            upstream.close()
+            releaseServer(exchange, .failure)
+            answer(exchange, with: .badGateway("the upstream server switched protocols without being asked to"))
+            return
+        }
+        guard exchange.head.version.minor >= 1 else { return }
+        var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes)
+        let plan = ClientResponsePlan(keepAlive: true, framing: .passThrough)
+        ClientResponseHead.write(head, plan: plan, clientMinorVersion: 1, into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func upstreamDidReadComplete(_ connection: UpstreamConnection) {
@@ -163,9 +195,17 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             // The request may have reached the server: only an idempotent request without a body goes elsewhere.
+            let failure: ErrorResponse
+            if let error = error as? UpstreamResponseParser.ParseError {
+                proxy.logger.warning(
+                    "invalid upstream response",
+                    metadata: ["server": "\(exchange.server?.label ?? "?")", "error": "\(error)", "request_id": "\(exchange.requestID)"])
+                failure = .badGateway("the upstream server sent an invalid response")
+            } else {
+                failure = .badGateway("the upstream server closed the connection without answering")
+            }
             attemptFailed(exchange, upstream: proxy.upstreams[exchange.route.upstreamIndex],
-                mayRetry: exchange.canBeSentAgain,
-                .badGateway("the upstream server closed the connection without answering"))
+                mayRetry: exchange.canBeSentAgain, failure)
         case .streaming:
             // Part of the response is already with the client; closing is the only honest signal left.
             releaseServer(exchange, .failure)
@@ -213,19 +253,34 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     }
 
     func writeErrorResponse(_ response: ErrorResponse, version: HTTPVersion, keepAlive: Bool, extraHeaders: [(String, String)]) {
-        guard let context else { return }
-        var body = context.channel.allocator.buffer(capacity: 96)
-        body.writeString(response.body)
-        var head = response.head(version: version, keepAlive: keepAlive, bodyLength: body.readableBytes)
+        let body = response.body
+        var head = response.head(version: version, keepAlive: keepAlive, bodyLength: body.utf8.count)
         for (name, value) in extraHeaders { head.headers.add(name: name, value: value) }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let done = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        if !keepAlive {
+        writeOwnResponse(head, body: body, closeAfter: !keepAlive)
+    }
+
+    /// Writes a whole response the proxy composed, head and body in one buffer; closes the connection after it
+    /// when `closeAfter`. - Returns: the write's future.
+    @discardableResult
+    func writeOwnResponse(_ head: HTTPResponseHead, body: String, closeAfter: Bool) -> EventLoopFuture<Void>? {
+        guard let context else { return nil }
+        var out = context.channel.allocator.buffer(capacity: 256 + body.utf8.count)
+        out.writeResponseHead(head)
+        out.writeString(body)
+        let written = context.writeAndFlush(wrapOutboundOut(out))
+        if closeAfter {
             let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            written.whenComplete { _ in channel.close(promise: nil) }
         }
+        return written
+    }
+
+    /// `100 Continue`: the client may send its body.
+    func writeContinue(version: HTTPVersion) {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: 32)
+        out.writeResponseHead(HTTPResponseHead(version: version, status: .continue))
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     /// Closes the client connection, once `pendingWrite` (if any) is written, and any upstream connection in use.

@@ -16,8 +16,10 @@ import NIOHTTP1
 /// `ProxyHandler+Balancing.swift`.
 final class ProxyHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Responses leave as bytes: the proxy's own are written whole, the upstream's pass through (see
+    /// ``ClientResponseHead``), so the client pipeline has no response encoder.
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// Where the connection is; transitions are noted on each case.
     enum State {
@@ -96,10 +98,10 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.buffered.append(part)
             exchange.requestComplete = true
         case (.body(let buffer), .proxying(_, let upstream)):
-            upstream.write(.body(.byteBuffer(buffer)))
+            upstream.writeBody(buffer)
             upstreamNeedsFlush = true
         case (.end(let trailers), .proxying(let exchange, let upstream)):
-            upstream.write(.end(trailers))
+            upstream.writeEnd(trailers)
             upstream.flush()
             upstreamNeedsFlush = false
             // A response that completed first has already closed this connection (see `upstream(_:didReceive:)`).
@@ -262,7 +264,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             let clientAddress = clientAddress(of: exchange.head)
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
-            exchange.upstreamHead = proxy.rewriter.upstreamHead(for: exchange.head, context: context)
+            exchange.upstreamHead = proxy.rewriter.upstreamHead(
+                for: exchange.head, context: context, allocator: self.context?.channel.allocator ?? ByteBufferAllocator())
             exchange.balanceKey = balanceKey(for: exchange, identity: identity, clientAddress: clientAddress)
             connectUpstream(exchange, fresh: false)
         }

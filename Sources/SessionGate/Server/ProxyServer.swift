@@ -53,11 +53,10 @@ public final class ProxyServer: Sendable {
                     guard let resources = loops[ObjectIdentifier(channel.eventLoop)]?.value else {
                         preconditionFailure("every event loop of the group has its resources")
                     }
-                    // Response headers reaching the encoder were parsed (and so validated) by the upstream decoder
-                    // or are the proxy's own (validated request IDs, the configured cookie): no second check.
-                    // ProxyHandler queues pipelined requests itself (see its doc comment).
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                    // Requests are decoded by NIO's parser; responses leave as bytes (see `ProxyHandler`), so there
+                    // is no response encoder. ProxyHandler queues pipelined requests itself (see its doc comment).
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(proxy: context, loop: resources))
                 }
             }
