@@ -44,41 +44,70 @@ enum ClientResponseHead {
         _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, clientMinorVersion: Int, into out: inout ByteBuffer
     ) {
         let keepChunkedHeader = head.framing == .chunked && plan.framing == .passThrough
+        // Lines only shrink or gain a CR; the status line keeps its length; at most 54 bytes are added after them.
+        let bound = head.raw.readableBytes * 2 + 64
         head.raw.withUnsafeReadableBytes { bytes in
-            var lines = HeadLines(bytes)
-            guard let statusLine = lines.next() else { return }
-            // "HTTP/1.x" is 8 bytes; the status code and reason follow as received.
-            out.writeStaticString(clientMinorVersion >= 1 ? "HTTP/1.1" : "HTTP/1.0")
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[statusLine.lowerBound + 8..<statusLine.upperBound]))
-            out.writeStaticString("\r\n")
-            let options = head.hasConnectionOptions ? connectionOptions(bytes) : []
-            while let line = lines.next() {
-                guard let colon = bytes[line].firstIndex(of: UInt8(ascii: ":")) else { continue }
-                let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
-                if let rule = responseHeaders.action(for: name) {
-                    switch rule {
-                    case .hopByHop: continue
-                    case .transferEncoding where !keepChunkedHeader: continue
-                    case .contentLength where head.framing == .chunked: continue
-                    case .transferEncoding, .contentLength: break
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
+                var writer = RawWriter(memory)
+                var lines = HeadLines(bytes)
+                guard let statusLine = lines.next() else { return 0 }
+                // "HTTP/1.x" is 8 bytes; the status code and reason follow as received.
+                writer.append(clientMinorVersion >= 1 ? "HTTP/1.1" : "HTTP/1.0")
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[statusLine.lowerBound + 8..<statusLine.upperBound]))
+                writer.append("\r\n")
+                let options = head.hasConnectionOptions ? connectionOptions(bytes) : []
+                // Kept lines that end in CRLF are copied in runs: one copy for consecutive lines.
+                var run: Range<Int>?
+                while let line = lines.next() {
+                    if isKept(line, in: bytes, head: head, keepChunkedHeader: keepChunkedHeader, options: options) {
+                        let endsInCRLF = line.upperBound + 1 < bytes.count && bytes[line.upperBound] == UInt8(ascii: "\r")
+                        if endsInCRLF {
+                            run = (run?.lowerBound ?? line.lowerBound)..<line.upperBound + 2
+                            continue
+                        }
+                        flush(&run, bytes, &writer)
+                        writer.append(UnsafeRawBufferPointer(rebasing: bytes[line]))
+                        writer.append("\r\n")
+                    } else {
+                        flush(&run, bytes, &writer)
                     }
                 }
-                if !options.isEmpty, options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) }) {
-                    continue
+                flush(&run, bytes, &writer)
+                if plan.framing == .rechunk { writer.append("Transfer-Encoding: chunked\r\n") }
+                if head.isInformational {
+                    // An interim response says nothing about the connection.
+                } else if !plan.keepAlive {
+                    writer.append("Connection: close\r\n")
+                } else if clientMinorVersion == 0 {
+                    writer.append("Connection: keep-alive\r\n")
                 }
-                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[line]))
-                out.writeStaticString("\r\n")
+                writer.append("\r\n")
+                return writer.count
             }
         }
-        if plan.framing == .rechunk { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
-        if head.isInformational {
-            // An interim response says nothing about the connection.
-        } else if !plan.keepAlive {
-            out.writeStaticString("Connection: close\r\n")
-        } else if clientMinorVersion == 0 {
-            out.writeStaticString("Connection: keep-alive\r\n")
+    }
+
+    private static func flush(_ run: inout Range<Int>?, _ bytes: UnsafeRawBufferPointer, _ writer: inout RawWriter) {
+        guard let lines = run else { return }
+        writer.append(UnsafeRawBufferPointer(rebasing: bytes[lines]))
+        run = nil
+    }
+
+    /// Whether a header line reaches the client.
+    private static func isKept(
+        _ line: Range<Int>, in bytes: UnsafeRawBufferPointer, head: UpstreamResponseParser.Head, keepChunkedHeader: Bool,
+        options: [[UInt8]]
+    ) -> Bool {
+        guard let colon = ByteScan.index(of: UInt8(ascii: ":"), in: UnsafeRawBufferPointer(rebasing: bytes[..<line.upperBound]), from: line.lowerBound)
+        else { return false }
+        let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
+        switch responseHeaders.action(for: name) {
+        case .hopByHop?: return false
+        case .transferEncoding?: if !keepChunkedHeader { return false }
+        case .contentLength?: if head.framing == .chunked { return false }
+        case nil: break
         }
-        out.writeStaticString("\r\n")
+        return options.isEmpty || !options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
     }
 
     private enum Rule { case hopByHop, transferEncoding, contentLength }

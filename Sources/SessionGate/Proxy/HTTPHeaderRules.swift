@@ -34,15 +34,7 @@ enum HTTPHeaderRules {
         }
     }
 
-    static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "A")...UInt8(ascii: "Z"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(b)
-        }
-    }
+    static func isTokenByte(_ b: UInt8) -> Bool { ByteScan.isTokenByte(b) }
 }
 
 extension String {

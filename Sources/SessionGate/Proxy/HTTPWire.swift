@@ -16,14 +16,6 @@ extension ByteBuffer {
         writeStaticString("\r\n")
     }
 
-    @inline(__always)
-    mutating func writeHeaderLine(_ name: String, _ value: String) {
-        writeString(name)
-        writeStaticString(": ")
-        writeString(value)
-        writeStaticString("\r\n")
-    }
-
     /// The line that starts a chunk of `size` bytes.
     mutating func writeChunkHeader(size: Int) {
         writeString(String(size, radix: 16))
@@ -35,5 +27,48 @@ extension ByteBuffer {
         writeStaticString("0\r\n")
         for (name, value) in trailers ?? [:] { writeHeaderLine(name, value) }
         writeStaticString("\r\n")
+    }
+}
+
+/// Appends bytes to memory reserved in advance (inside `ByteBuffer.writeWithUnsafeMutableBytes`), so a head costs
+/// one capacity check instead of one per piece. The caller reserves enough: nothing here checks.
+struct RawWriter {
+    private let base: UnsafeMutableRawPointer
+    private(set) var count = 0
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) { self.base = buffer.baseAddress! }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+extension ByteBuffer {
+    /// `name: value\r\n` in one capacity check.
+    @inline(__always)
+    mutating func writeHeaderLine(_ name: String, _ value: String) {
+        let length = name.utf8.count + value.utf8.count + 4
+        writeWithUnsafeMutableBytes(minimumWritableBytes: length) { memory in
+            var writer = RawWriter(memory)
+            writer.append(name)
+            writer.append(": ")
+            writer.append(value)
+            writer.append("\r\n")
+            return writer.count
+        }
     }
 }

@@ -20,6 +20,10 @@ struct HeaderNameTable<Value: Sendable>: Sendable {
 
     /// The value for `name` (any case), or nil.
     func action(for name: String) -> Value? {
+        // Parsed header names are native strings: compare their bytes in place.
+        if let found = name.utf8.withContiguousStorageIfAvailable({ action(for: UnsafeRawBufferPointer($0)) }) {
+            return found
+        }
         let utf8 = name.utf8
         let count = utf8.count
         guard count < buckets.count else { return nil }

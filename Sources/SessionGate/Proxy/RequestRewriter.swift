@@ -73,10 +73,15 @@ struct RequestRewriter: Sendable {
         var host: String?
         var forwardedFor: String?
         var out = allocator.buffer(capacity: 1024)
-        out.writeString(client.method.rawValue)
-        out.writeStaticString(" ")
-        out.writeString(client.uri)
-        out.writeStaticString(" HTTP/1.1\r\n")
+        let method = client.method.rawValue
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: method.utf8.count + client.uri.utf8.count + 11) { memory in
+            var writer = RawWriter(memory)
+            writer.append(method)
+            writer.append(" ")
+            writer.append(client.uri)
+            writer.append(" HTTP/1.1\r\n")
+            return writer.count
+        }
         for (name, value) in client.headers {
             let action = requestHeaders.action(for: name)
             // These two read the client's headers as sent, whether or not the header itself is forwarded.
@@ -100,31 +105,62 @@ struct RequestRewriter: Sendable {
             }
         }
         let chunkedBody = wasChunked && !hasContentLength
-        if chunkedBody { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
-        out.writeStaticString("X-Forwarded-For: ")
-        if let forwardedFor {
-            out.writeString(forwardedFor)
-            out.writeStaticString(", ")
-        }
-        out.writeString(context.peerAddress)
-        out.writeStaticString("\r\n")
-        out.writeHeaderLine("X-Real-IP", context.clientAddress)
-        out.writeStaticString("X-Forwarded-Proto: http\r\n")
-        if let host { out.writeHeaderLine("X-Forwarded-Host", host) }
-        out.writeHeaderLine("X-Request-ID", context.requestID)
-        if let user = context.identity {
-            out.writeHeaderLine(identity.userIDHeader, user.userID)
-            out.writeHeaderLine(identity.userNameHeader, user.userName)
-            out.writeString(identity.rolesHeader)
-            out.writeStaticString(": ")
-            for (index, role) in user.roles.enumerated() {
-                if index > 0 { out.writeStaticString(",") }
-                out.writeString(role)
-            }
-            out.writeStaticString("\r\n")
-        }
-        out.writeStaticString("\r\n")
+        writeProxyHeaders(into: &out, chunkedBody: chunkedBody, forwardedFor: forwardedFor, host: host, context: context)
         return UpstreamHead(bytes: out, chunkedBody: chunkedBody)
+    }
+
+    /// The headers the proxy adds (framing, forwarding, request ID, identity) and the blank line, in one capacity
+    /// check.
+    private func writeProxyHeaders(
+        into out: inout ByteBuffer, chunkedBody: Bool, forwardedFor: String?, host: String?, context: Context
+    ) {
+        var length = 160 + (forwardedFor?.utf8.count ?? 0) + context.peerAddress.utf8.count
+            + context.clientAddress.utf8.count + (host?.utf8.count ?? 0) + context.requestID.utf8.count
+        if let user = context.identity {
+            length += identity.userIDHeader.utf8.count + identity.userNameHeader.utf8.count + identity.rolesHeader.utf8.count
+                + user.userID.utf8.count + user.userName.utf8.count + 12
+            for role in user.roles { length += role.utf8.count + 1 }
+        }
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { memory in
+            var writer = RawWriter(memory)
+            if chunkedBody { writer.append("Transfer-Encoding: chunked\r\n") }
+            writer.append("X-Forwarded-For: ")
+            if let forwardedFor {
+                writer.append(forwardedFor)
+                writer.append(", ")
+            }
+            writer.append(context.peerAddress)
+            writer.append("\r\nX-Real-IP: ")
+            writer.append(context.clientAddress)
+            writer.append("\r\nX-Forwarded-Proto: http\r\n")
+            if let host {
+                writer.append("X-Forwarded-Host: ")
+                writer.append(host)
+                writer.append("\r\n")
+            }
+            writer.append("X-Request-ID: ")
+            writer.append(context.requestID)
+            writer.append("\r\n")
+            if let user = context.identity {
+                writer.append(identity.userIDHeader)
+                writer.append(": ")
+                writer.append(user.userID)
+                writer.append("\r\n")
+                writer.append(identity.userNameHeader)
+                writer.append(": ")
+                writer.append(user.userName)
+                writer.append("\r\n")
+                writer.append(identity.rolesHeader)
+                writer.append(": ")
+                for (index, role) in user.roles.enumerated() {
+                    if index > 0 { writer.append(",") }
+                    writer.append(role)
+                }
+                writer.append("\r\n")
+            }
+            writer.append("\r\n")
+            return writer.count
+        }
     }
 
     /// True when a `Transfer-Encoding` value lists `chunked`.

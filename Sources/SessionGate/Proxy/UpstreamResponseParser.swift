@@ -186,18 +186,16 @@ struct UpstreamResponseParser {
     /// The length of the head at the start of `buffer` (through its blank line), or nil if it is not all there.
     private static func headLength(_ buffer: ByteBuffer, from start: Int) -> Int? {
         buffer.withUnsafeReadableBytes { bytes in
-            var i = start
-            while i < bytes.count {
-                guard bytes[i] == UInt8(ascii: "\n") else {
-                    i += 1
-                    continue
-                }
+            var lineStart = start
+            while let lineFeed = ByteScan.index(of: UInt8(ascii: "\n"), in: bytes, from: lineStart) {
                 // A line ends here; the head ends if the next line is empty ("\r\n" or a bare "\n").
-                if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "\n") { return i + 2 }
-                if i + 2 < bytes.count, bytes[i + 1] == UInt8(ascii: "\r"), bytes[i + 2] == UInt8(ascii: "\n") {
-                    return i + 3
+                if lineFeed + 1 < bytes.count, bytes[lineFeed + 1] == UInt8(ascii: "\n") { return lineFeed + 2 }
+                if lineFeed + 2 < bytes.count, bytes[lineFeed + 1] == UInt8(ascii: "\r"),
+                    bytes[lineFeed + 2] == UInt8(ascii: "\n")
+                {
+                    return lineFeed + 3
                 }
-                i += 1
+                lineStart = lineFeed + 1
             }
             return nil
         }
@@ -273,8 +271,7 @@ private struct HeadSummary {
 
     /// `HTTP/1.x SP 3DIGIT SP reason`.
     private mutating func parseStatusLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws {
-        let prefix = Array("HTTP/1.".utf8)
-        guard line.count >= 12, zip(bytes[line.lowerBound..<line.lowerBound + 7], prefix).allSatisfy({ $0 == $1 }) else {
+        guard line.count >= 12, ByteScan.hasPrefix(bytes, at: line.lowerBound, "HTTP/1.") else {
             throw UpstreamResponseParser.ParseError.malformedHead("not an HTTP/1.x status line")
         }
         let minor = bytes[line.lowerBound + 7]
@@ -319,8 +316,7 @@ struct HeadLines: IteratorProtocol {
 
     mutating func next() -> Range<Int>? {
         guard position < bytes.count else { return nil }
-        var end = position
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+        let end = ByteScan.index(of: UInt8(ascii: "\n"), in: bytes, from: position) ?? bytes.count
         let start = position
         position = end + 1
         let contentEnd = end > start && bytes[end - 1] == UInt8(ascii: "\r") ? end - 1 : end
@@ -341,7 +337,7 @@ struct HeaderLine {
         guard !line.isEmpty else { return nil }
         var colon = line.lowerBound
         while colon < line.upperBound, bytes[colon] != UInt8(ascii: ":") {
-            guard HTTPHeaderRules.isTokenByte(bytes[colon]) else {
+            guard ByteScan.isTokenByte(bytes[colon]) else {
                 throw UpstreamResponseParser.ParseError.malformedHead(
                     colon == line.lowerBound ? "obsolete line folding" : "invalid header name")
             }
@@ -387,7 +383,11 @@ struct HeaderLine {
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
         guard range.count == lowercase.utf8CodeUnitCount else { return false }
         let expected = lowercase.utf8Start
-        for (offset, i) in range.enumerated() where bytes[i].asciiLowercased != expected[offset] { return false }
+        var offset = 0
+        while offset < range.count {
+            if bytes[range.lowerBound + offset].asciiLowercased != expected[offset] { return false }
+            offset += 1
+        }
         return true
     }
 
