@@ -24,4 +24,25 @@ struct ResponseFramingBugTests {
         let answer = try await TestHTTPClient.sendRaw(port: harness.port, "GET /public/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(answer.hasPrefix("HTTP/1.1 502 "), "got \(answer.utf8.count) bytes: \(answer.prefix(40).debugDescription)")
     }
+
+    /// An upstream that sends stray bytes after a complete response (here "JUNK", in the same write) must not have
+    /// its connection reused: the bytes are taken as the start of the next response's head and kept in the parser
+    /// while the connection waits in the pool, so the next request on it, a POST that cannot be replayed, fails.
+    @Test func strayBytesAfterAResponseDoNotBreakTheNextRequest() async throws {
+        let upstream = try await RawUpstream.start([
+            .init("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokJUNK"),
+            .init("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        ])
+        let harness = try await ResponseFramingTests.proxy(to: upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let client = try await RawClient.connect(port: harness.port)
+        defer { client.close() }
+        try await client.send("GET /public/first HTTP/1.1\r\nHost: x\r\n\r\n")
+        let first = try await client.waitFor { $0.hasSuffix("ok") }
+        #expect(first == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        try await client.send("POST /public/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        let both = try await client.waitFor { $0.count > first.count && ($0.hasSuffix("ok") || $0.hasSuffix("}")) }
+        #expect(both == first + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "got: \(both.debugDescription)")
+    }
 }
