@@ -65,4 +65,34 @@ struct ResponseFramingBugTests {
         let text10 = String(buffer: out10)
         #expect(!text10.contains("Content-Length"), "a length that does not frame the body: \(text10.debugDescription)")
     }
+
+    /// The client head as the proxy writes it for `text`, to an HTTP/1.1 client that keeps its connection.
+    static func clientHead(_ text: String) throws -> (String, ClientResponsePlan)? {
+        var parser = Parser()
+        var buffer = ByteBuffer(string: text)
+        guard case .head(let head)? = try parser.next(&buffer) else { return nil }
+        let plan = ClientResponsePlan(upstream: head.framing, clientMinorVersion: 1, clientKeepAlive: true)
+        var out = ByteBuffer()
+        ClientResponseHead.write(head, plan: plan, clientMinorVersion: 1, into: &out)
+        return (String(buffer: out), plan)
+    }
+
+    /// An upstream that names a framing header in `Connection` (`Connection: Content-Length`) gets that header
+    /// removed as hop-by-hop, yet its body is passed through with the framing it had and the client connection is
+    /// kept open: the client then has no way to find the end of the body (an HTTP/1.1 client reads until a close
+    /// that never comes, and takes the next response as part of this body).
+    @Test func framingHeadersNamedInConnectionStillFrameTheBody() throws {
+        let (length, lengthPlan) = try #require(try Self.clientHead(
+            "HTTP/1.1 200 OK\r\nConnection: Content-Length\r\nContent-Length: 2\r\n\r\n"))
+        #expect(lengthPlan == ClientResponsePlan(keepAlive: true, framing: .passThrough))
+        #expect(length.contains("\r\nContent-Length: 2\r\n") || length.contains("\r\nConnection: close\r\n"),
+            "no framing for a 2-byte body: \(length.debugDescription)")
+
+        let (chunked, chunkedPlan) = try #require(try Self.clientHead(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n"))
+        #expect(chunkedPlan == ClientResponsePlan(keepAlive: true, framing: .passThrough))
+        #expect(chunked.contains("\r\nTransfer-Encoding: chunked\r\n"),
+            "chunk framing passed on without Transfer-Encoding: \(chunked.debugDescription)")
+    }
 }
+
