@@ -45,4 +45,23 @@ struct ResponseFramingBugTests {
         let both = try await client.waitFor { $0.count > first.count && ($0.hasSuffix("ok") || $0.hasSuffix("}")) }
         #expect(both == first + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "got: \(both.debugDescription)")
     }
+
+    /// A body that runs until the upstream closes can only end with a clean close: when the connection is reset
+    /// instead, the body may be cut short, and the client must not be told it is complete (the proxy ends it with
+    /// the last chunk all the same).
+    @Test func untilCloseBodyEndedByAResetIsNotMadeComplete() async throws {
+        var reply = RawUpstream.Reply("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart of a body")
+        reply.reset = true
+        let upstream = try await RawUpstream.start([reply])
+        let harness = try await ResponseFramingTests.proxy(to: upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let client = try await RawClient.connect(port: harness.port)
+        defer { client.close() }
+        try await client.send("GET /public/x HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = try await client.waitFor { $0.contains("part of a body") }
+        #expect(await client.waitForClose(), "the client learns of the cut by the close; got \(client.text.debugDescription)")
+        #expect(!client.text.hasSuffix("\r\n0\r\n\r\n"), "a cut body made complete: \(client.text.debugDescription)")
+    }
 }
+

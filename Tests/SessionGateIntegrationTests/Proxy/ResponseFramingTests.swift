@@ -409,6 +409,8 @@ final class RawUpstream: Sendable {
         var pieces: [String]
         /// Close the connection after writing.
         var close: Bool
+        /// Instead: reset the connection (SO_LINGER 0) a moment after writing.
+        var reset = false
 
         init(_ bytes: String, close: Bool = false) {
             self.pieces = [bytes]
@@ -489,7 +491,19 @@ final class RawUpstream: Sendable {
                 for piece in reply.pieces {
                     context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: piece)), promise: nil)
                 }
-                if reply.close {
+                if reply.reset {
+                    closing = true
+                    let channel = context.channel
+                    context.eventLoop.scheduleTask(in: .milliseconds(100)) {
+                        guard let provider = channel as? any SocketOptionProvider else {
+                            channel.close(promise: nil)
+                            return
+                        }
+                        provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+                            channel.close(promise: nil)
+                        }
+                    }
+                } else if reply.close {
                     closing = true
                     let channel = context.channel
                     // Let the pieces leave before closing.
