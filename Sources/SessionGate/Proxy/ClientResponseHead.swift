@@ -102,12 +102,20 @@ enum ClientResponseHead {
         else { return false }
         let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
         switch responseHeaders.action(for: name) {
-        case .hopByHop?: return false
-        case .transferEncoding?: if !keepChunkedHeader { return false }
-        case .contentLength?: if head.framing == .chunked { return false }
-        case nil: break
+        case .hopByHop?:
+            return false
+        // The framing headers follow the body's framing alone: a `Connection` option naming one cannot remove it.
+        case .transferEncoding?:
+            return keepChunkedHeader
+        case .contentLength?:
+            // A length frames only a body that has one (and states it for HEAD and 304).
+            switch head.framing {
+            case .length, .none: return true
+            case .chunked, .untilClose: return false
+            }
+        case nil:
+            return options.isEmpty || !options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
         }
-        return options.isEmpty || !options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
     }
 
     private enum Rule { case hopByHop, transferEncoding, contentLength }

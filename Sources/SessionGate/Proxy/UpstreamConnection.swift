@@ -133,12 +133,14 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
         do {
-            while let event = try connection.parser.next(&buffer) {
+            while true {
                 guard let delegate = connection.delegate else {
-                    // An idle connection must not speak: anything it sends makes it unusable.
-                    connection.close()
+                    // An idle connection must not speak: anything it sends (after a complete response, or while in
+                    // the pool) makes it unusable.
+                    if buffer.readableBytes > 0 { connection.close() }
                     return
                 }
+                guard let event = try connection.parser.next(&buffer) else { return }
                 delegate.upstream(connection, didReceive: event)
                 if connection.isClosed { return }
             }
@@ -158,8 +160,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         do {
-            // A body that runs until the upstream closes ends here.
-            if let event = try connection.parser.endOfInput(), let delegate = connection.delegate {
+            // A body that runs until the upstream closes ends here, unless the connection failed (a reset is no end).
+            if firstError == nil, let event = try connection.parser.endOfInput(), let delegate = connection.delegate {
                 delegate.upstream(connection, didReceive: event)
             }
         } catch {

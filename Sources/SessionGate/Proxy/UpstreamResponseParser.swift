@@ -160,6 +160,7 @@ struct UpstreamResponseParser {
     private mutating func takeHead(_ buffer: inout ByteBuffer) throws -> Head? {
         if var partial = partialHead {
             // Rare: the head spans reads. Rescan from just before the new bytes, where its blank line may start.
+            partialHead = nil  // the only reference left, so appending does not copy
             let from = max(0, partial.readableBytes - 3)
             partial.writeBuffer(&buffer)
             guard let length = Self.headLength(partial, from: from) else {
@@ -167,6 +168,7 @@ struct UpstreamResponseParser {
                 partialHead = partial
                 return nil
             }
+            guard length <= Self.maxHeadBytes else { throw ParseError.headTooLarge }
             let raw = partial.readSlice(length: length)!
             // Bytes past the head belong to the body: hand them back.
             buffer = partial
@@ -206,9 +208,9 @@ struct UpstreamResponseParser {
         let framing: Framing
         if respondingToHEAD || summary.status < 200 || summary.status == 204 || summary.status == 304 {
             framing = .none
-        } else if let chunked = summary.chunked {
-            // Transfer-Encoding overrides Content-Length; without chunked last, the body runs until close.
-            framing = chunked ? .chunked : .untilClose
+        } else if summary.chunked != nil {
+            // Transfer-Encoding overrides Content-Length.
+            framing = .chunked
         } else if let length = summary.contentLength {
             framing = .length(length)
         } else {
@@ -226,7 +228,7 @@ private struct HeadSummary {
     var status = 0
     var minorVersion = 1
     var contentLength: Int?
-    /// nil without `Transfer-Encoding`; else whether `chunked` is its last coding.
+    /// nil without `Transfer-Encoding`; true with `Transfer-Encoding: chunked`, the only coding accepted.
     var chunked: Bool?
     var keepAlive = true
     var hasConnectionOptions = false
@@ -248,10 +250,18 @@ private struct HeadSummary {
                 }
                 contentLength = length
             case 17 where header.nameEquals(bytes, "transfer-encoding"):
-                // Codings accumulate over repeated headers; only the last one decides.
-                var last: Range<Int>?
-                header.forEachListElement(bytes) { last = $0 }
-                chunked = last.map { HeaderLine.equalsIgnoringCase(bytes, $0, "chunked") } ?? (chunked ?? false)
+                // Only `chunked`, once, as nginx accepts: another coding would reach the client undone (the proxy
+                // does not decode it), and `chunked` twice is not a valid message.
+                var elements = 0
+                var allChunked = true
+                header.forEachListElement(bytes) { element in
+                    elements += 1
+                    allChunked = allChunked && HeaderLine.equalsIgnoringCase(bytes, element, "chunked")
+                }
+                guard elements > 0, allChunked, chunked == nil, elements == 1 else {
+                    throw UpstreamResponseParser.ParseError.malformedHead("unsupported Transfer-Encoding")
+                }
+                chunked = true
             case 10 where header.nameEquals(bytes, "connection"):
                 header.forEachListElement(bytes) { element in
                     if HeaderLine.equalsIgnoringCase(bytes, element, "close") {

@@ -3,9 +3,9 @@ import Testing
 
 @testable import SessionGate
 
-/// Framing defects seen end to end; these fail until the product is fixed.
-@Suite("Proxy: response framing known bugs")
-struct ResponseFramingBugTests {
+/// Framing defects seen end to end, each fixed and kept here so it stays fixed.
+@Suite("Proxy: response framing regressions")
+struct ResponseFramingIntegrationRegressionTests {
     /// A 70 KiB upstream head is refused with 502 when it arrives at once, but passed on when its last part arrives
     /// in a later read (the limit is only checked on heads that end in the first read).
     @Test func oversizeUpstreamHeadIsABadGatewayHoweverItArrives() async throws {
