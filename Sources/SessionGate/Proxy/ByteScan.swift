@@ -28,4 +28,29 @@ enum ByteScan {
         byte < 64 ? (0x03ff_6cfa_0000_0000 as UInt64) >> byte & 1 == 1
             : byte < 128 ? (0x57ff_ffff_c7ff_fffe as UInt64) >> (byte - 64) & 1 == 1 : false
     }
+
+    /// True when every byte in `range` may appear in a field value: visible ASCII, space, tab, obs-text; no other
+    /// control character and no DEL (RFC 9110 §5.5). Eight bytes at a time: a word with no byte below 0x20 and no
+    /// 0x7F needs no closer look.
+    static func allFieldValueBytes(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        guard let base = bytes.baseAddress else { return range.isEmpty }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // Standard "has a byte less than n" tests (n = 0x20; DEL as a zero byte after XOR with 0x7F).
+            let below = (word &- ones &* 0x20) & ~word & highs
+            let del = word ^ (ones &* 0x7f)
+            let hasDEL = (del &- ones) & ~del & highs
+            if below | hasDEL != 0 { break }
+            i += 8
+        }
+        while i < range.upperBound {
+            let byte = bytes[i]
+            if byte < 0x20 ? byte != 0x09 : byte == 0x7f { return false }
+            i += 1
+        }
+        return true
+    }
 }

@@ -360,7 +360,7 @@ struct HeaderLine {
         var end = line.upperBound
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        for i in start..<end where !Self.isFieldValueByte(bytes[i]) {
+        guard ByteScan.allFieldValueBytes(bytes, start..<end) else {
             throw UpstreamResponseParser.ParseError.malformedHead("control character in a header value")
         }
         self.line = line

@@ -86,4 +86,28 @@ struct HeaderScanningTests {
         #expect(Crypto.hex((0..<3).lazy.map { UInt8($0 * 100) }) == "0064c8")
         #expect(Crypto.sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
+
+    /// The word-at-a-time field-value check agrees with the byte rule for every byte value at every position.
+    @Test func fieldValueCheckMatchesTheByteRule() {
+        let isAllowed: (UInt8) -> Bool = { $0 >= 0x20 ? $0 != 0x7f : $0 == 0x09 }
+        for length in [1, 7, 8, 9, 17, 33] {
+            for position in 0..<length {
+                for byte in 0...255 {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[position] = UInt8(byte)
+                    let checked = bytes.withUnsafeBytes { ByteScan.allFieldValueBytes($0, 0..<length) }
+                    if checked != isAllowed(UInt8(byte)) {
+                        Issue.record("byte \(byte) at \(position) of \(length): \(checked)")
+                        return
+                    }
+                }
+            }
+        }
+        #expect([UInt8]("a\tb é ~".utf8).withUnsafeBytes { ByteScan.allFieldValueBytes($0, 0..<$0.count) })
+    }
+
+    @Test func tokenBytesAreRFC9110tchar() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for byte in 0...255 { #expect(ByteScan.isTokenByte(UInt8(byte)) == tchar.contains(UInt8(byte)), "byte \(byte)") }
+    }
 }
