@@ -115,8 +115,18 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes + 64)
             ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
             exchange.response = .streaming
-            context.write(wrapOutboundOut(out), promise: nil)
+            heldResponseHead = out
         case .body(let buffer):
+            if var head = heldResponseHead {
+                heldResponseHead = nil
+                if exchange.responseFraming == .passThrough && buffer.readableBytes <= Self.maxBodyJoinedToHead {
+                    head.writeImmutableBuffer(buffer)
+                    context.write(wrapOutboundOut(head), promise: nil)
+                    if !context.channel.isWritable { connection.holdReads() }
+                    return
+                }
+                context.write(wrapOutboundOut(head), promise: nil)
+            }
             if exchange.responseFraming == .rechunk {
                 var header = context.channel.allocator.buffer(capacity: 18)
                 header.writeChunkHeader(size: buffer.readableBytes)
@@ -128,6 +138,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             }
             if !context.channel.isWritable { connection.holdReads() }
         case .end:
+            writeHeldResponseHead()
             exchange.response = .complete
             // The server is done with it: its in-flight slot is free before the client can see the end, so a client
             // that sends its next request on receipt never finds its own previous one still counted.
@@ -173,7 +184,17 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     }
 
     func upstreamDidReadComplete(_ connection: UpstreamConnection) {
+        writeHeldResponseHead()
         context?.flush()
+    }
+
+    /// Bodies up to this size are copied into the response head's buffer when they arrive with it.
+    static let maxBodyJoinedToHead = 2048
+
+    func writeHeldResponseHead() {
+        guard let head = heldResponseHead, let context else { return }
+        heldResponseHead = nil
+        context.write(wrapOutboundOut(head), promise: nil)
     }
 
     func upstreamWritabilityChanged(_ connection: UpstreamConnection) {
@@ -285,6 +306,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
 
     /// Closes the client connection, once `pendingWrite` (if any) is written, and any upstream connection in use.
     func closeConnection(after pendingWrite: EventLoopFuture<Void>? = nil) {
+        heldResponseHead = nil
         if case .proxying(let exchange, let upstream) = state {
             exchange.responseDeadline = nil
             releaseServer(exchange, .neutral)

@@ -75,7 +75,8 @@ struct FailureResponseTests {
         let started = ContinuousClock.now
         let response = try await harness.get("/public/slow?ms=3000")
         try expectJSONError(response, status: 504, error: "gateway_timeout")
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Well before the upstream's 3 s answer (loose: a loaded machine delays everything).
+        #expect(ContinuousClock.now - started < .milliseconds(2_900))
         // A fast answer on the same route still works.
         #expect(try await harness.get("/public/slow?ms=10").status == 200)
     }

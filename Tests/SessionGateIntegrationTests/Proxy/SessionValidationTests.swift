@@ -59,7 +59,7 @@ struct SessionValidationTests {
 
         var lastSuccess = Duration.zero
         var firstRefusal: Duration?
-        while ContinuousClock.now - started < .seconds(4) {
+        while ContinuousClock.now - started < .seconds(5) {
             let response = try await harness.get("/app/", headers: [("X-Session-ID", token)])
             let elapsed = ContinuousClock.now - started
             if response.status == 200 {
@@ -76,7 +76,8 @@ struct SessionValidationTests {
 
         #expect(lastSuccess > .milliseconds(1_000), "the session should work while it lives")
         let refusedAt = try #require(firstRefusal)
-        #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(3_500), "refused at \(refusedAt)")
+        // Loose above: polls are 200 ms apart and a loaded machine slows each request.
+        #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(4_500), "refused at \(refusedAt)")
     }
 
     @Test func anUnusedSessionExpiresAfterTheIdleTimeout() async throws {
