@@ -24,7 +24,7 @@ public final class RedisClient: Sendable {
     /// - Parameters:
     ///   - configuration: Server address, credentials, connection count and timeouts.
     ///   - eventLoopGroup: The loops the connections live on; usually the server's own group.
-    ///   - logger: Receives connection problems (once per change) and recoveries.
+    ///   - logger: Receives connection problems (each distinct problem once per outage) and recoveries.
     ///   - invalidations: When given, a dedicated connection subscribes to invalidations of keys under its prefix
     ///     (see ``RedisInvalidationListener``). Default: none.
     public init(

@@ -77,8 +77,7 @@ extension RedisConnection {
     }
 
     private func becameReady() {
-        if loopState.value.reportedProblem != nil {
-            loopState.value.reportedProblem = nil
+        if loopState.value.problems.recovered() {
             logger.info("Redis connection restored", metadata: ["redis.address": "\(configuration.host):\(configuration.port)"])
         } else {
             logger.debug("Redis connection ready", metadata: ["redis.address": "\(configuration.host):\(configuration.port)"])
@@ -101,12 +100,12 @@ extension RedisConnection {
         }
     }
 
-    /// Logs a problem once: a server that stays down is logged when it goes down, not on every retry.
+    /// Logs a problem once per outage: a server that stays down is logged when it goes down, not on every retry,
+    /// even when its retries fail in alternating ways (see ``RedisProblemLog``).
     func report(_ problem: String) {
-        guard loopState.value.reportedProblem != problem else {
+        guard loopState.value.problems.shouldReport(problem) else {
             return
         }
-        loopState.value.reportedProblem = problem
         logger.warning("\(problem)")
     }
 

@@ -28,8 +28,8 @@ final class RedisConnection: Sendable, RedisChannelOwner {
         /// The active channel, so `shutdown` can wait for it to close.
         var channel: Channel?
         var readyWaiters: [(promise: EventLoopPromise<Bool>, timeout: Scheduled<Void>)] = []
-        /// The last problem logged, so a failing server is logged once per change, not on every retry.
-        var reportedProblem: String?
+        /// The problems logged during the current outage, so each is logged once, not on every retry.
+        var problems = RedisProblemLog()
     }
 
     /// The loop the connection, its channel and its timers live on.
