@@ -5,9 +5,11 @@ import NIOHTTP1
 /// Serves one client connection: routes each request, checks its session, and streams it to an upstream and the
 /// response back.
 ///
-/// The request head is parsed once (by NIO's decoder) and rewritten once (``RequestRewriter``); bodies pass through
-/// as the buffers that were read, with framing only. Backpressure runs both ways: client reads stop while the
-/// upstream cannot take more, upstream reads stop while the client cannot.
+/// The request head is parsed once (by NIO's decoder) and written for the upstream once, as bytes
+/// (``RequestRewriter``). The upstream's response is not decoded: ``UpstreamResponseParser`` frames it, its head is
+/// rewritten as bytes (``ClientResponseHead``) and bodies pass through as the buffers that were read, with framing
+/// only. Backpressure runs both ways: client reads stop while the upstream cannot take more, upstream reads stop
+/// while the client cannot.
 ///
 /// Pipelined requests are queued here rather than by NIO's `HTTPServerPipelineHandler`: that handler holds client
 /// reads for the whole of every request, which costs two `epoll_ctl` calls per request. Reads are held only when
