@@ -36,7 +36,7 @@ struct AuthResponse: Sendable {
 /// use Foundation's JSON and `async` calls; the connection handler only collects the body and writes the answer.
 ///
 /// It does not route, proxy or cache; the session checks are the store's, the password checks the verifier's.
-struct AuthService: Sendable {
+final class AuthService: Sendable {
     let configuration: AuthConfiguration
     let session: SessionConfiguration
     let store: SessionStore

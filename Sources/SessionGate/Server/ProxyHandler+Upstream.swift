@@ -112,7 +112,8 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             exchange.keepAlive = plan.keepAlive
             exchange.responseFraming = plan.framing
             if plan.framing == .dechunk { connection.dechunkResponseBody() }
-            var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes + 64)
+            // What `ClientResponseHead.write` reserves, with room left for a small body read with the head.
+            var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes * 2 + 64)
             ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
             exchange.response = .streaming
             heldResponseHead = out

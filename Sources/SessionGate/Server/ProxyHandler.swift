@@ -251,8 +251,16 @@ final class ProxyHandler: ChannelDuplexHandler {
             proceed(exchange, AccessPolicy.decideWithoutLookup(route: route, presented: presented))
             return
         }
+        let pending: EventLoopFuture<SessionIdentity?>
+        switch proxy.store.validateImmediately(token, on: context.eventLoop) {
+        case .known(let identity):
+            proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: .success(identity)))
+            return
+        case .pending(let future):
+            pending = future
+        }
         state = .authenticating(exchange)
-        proxy.store.validate(token, on: context.eventLoop)
+        pending
             .hop(to: context.eventLoop)
             .assumeIsolated()
             .whenComplete { result in

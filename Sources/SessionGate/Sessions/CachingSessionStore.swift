@@ -69,6 +69,14 @@ public final class CachingSessionStore: SessionStore {
     func sessionKey(_ token: SessionToken) -> String { keys.session(token) }
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
+        switch validateImmediately(token, on: eventLoop) {
+        case .known(let identity): return eventLoop.makeSucceededFuture(identity)
+        case .pending(let future): return future
+        }
+    }
+
+    /// A hit answers without a future (the proxy's hot path); a miss reads through Redis.
+    public func validateImmediately(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup {
         let key = keys.session(token)
         let now = self.now()
         switch cache.withLockedValue({ $0.lookup(key, now: now) }) {
@@ -78,9 +86,9 @@ public final class CachingSessionStore: SessionStore {
                     self.cache.withLockedValue { $0.refreshFinished(key) }
                 }
             }
-            return eventLoop.makeSucceededFuture(identity)
+            return .known(identity)
         case .miss:
-            return read(key, on: eventLoop)
+            return .pending(read(key, on: eventLoop))
         }
     }
 

@@ -36,4 +36,20 @@ public protocol SessionStore: Sendable {
 
     /// Ends every session of a user. - Returns: how many were ended.
     func revokeAll(userID: String) async throws -> Int
+
+    /// As ``validate(_:on:)``, but answers at once when it can (a near-cache hit) without a future.
+    func validateImmediately(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup
+}
+
+/// A session check's answer: known now, or later.
+public enum SessionLookup {
+    case known(SessionIdentity?)
+    case pending(EventLoopFuture<SessionIdentity?>)
+}
+
+extension SessionStore {
+    /// Stores without a local answer always ask.
+    public func validateImmediately(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup {
+        .pending(validate(token, on: eventLoop))
+    }
 }
