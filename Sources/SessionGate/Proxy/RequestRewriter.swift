@@ -50,7 +50,7 @@ struct RequestRewriter: Sendable {
         var peerAddress: String
         /// The client as resolved through trusted proxies (``ClientAddressResolver``), sent as `X-Real-IP`.
         var clientAddress: String
-        var requestID: String
+        var requestID: RequestID
         var identity: SessionIdentity?
     }
 
@@ -115,7 +115,7 @@ struct RequestRewriter: Sendable {
         into out: inout ByteBuffer, chunkedBody: Bool, forwardedFor: String?, host: String?, context: Context
     ) {
         var length = 160 + (forwardedFor?.utf8.count ?? 0) + context.peerAddress.utf8.count
-            + context.clientAddress.utf8.count + (host?.utf8.count ?? 0) + context.requestID.utf8.count
+            + context.clientAddress.utf8.count + (host?.utf8.count ?? 0) + context.requestID.maxLength
         if let user = context.identity {
             length += identity.userIDHeader.utf8.count + identity.userNameHeader.utf8.count + identity.rolesHeader.utf8.count
                 + user.userID.utf8.count + user.userName.utf8.count + 12
@@ -139,7 +139,7 @@ struct RequestRewriter: Sendable {
                 writer.append("\r\n")
             }
             writer.append("X-Request-ID: ")
-            writer.append(context.requestID)
+            context.requestID.write(into: &writer)
             writer.append("\r\n")
             if let user = context.identity {
                 writer.append(identity.userIDHeader)

@@ -13,7 +13,9 @@ final class Exchange {
     let head: HTTPRequestHead
     let route: CompiledRoute
     let presented: PresentedSession
-    let requestID: String
+    let id: RequestID
+    /// The request ID as text, built on first use (logs, the proxy's own answers).
+    lazy var requestID: String = id.text
     /// Whether the client connection may serve another request after this one.
     var keepAlive: Bool
     /// True when the request carries a body (`Content-Length` > 0 or chunked).
@@ -39,11 +41,11 @@ final class Exchange {
     var tried = ServerSet()
     var lastFailure: ErrorResponse?
 
-    init(head: HTTPRequestHead, route: CompiledRoute, presented: PresentedSession, requestID: String) {
+    init(head: HTTPRequestHead, route: CompiledRoute, presented: PresentedSession, requestID: RequestID) {
         self.head = head
         self.route = route
         self.presented = presented
-        self.requestID = requestID
+        self.id = requestID
         self.keepAlive = head.isKeepAlive
         // One pass over the headers; the first `Content-Length` and `Expect` count, every `Transfer-Encoding` does.
         var contentLength: String?

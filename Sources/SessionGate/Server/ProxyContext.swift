@@ -46,9 +46,9 @@ final class LoopResources {
     }
 
     /// A request ID unique in this process (and, through the random prefix, across processes).
-    func nextRequestID() -> String {
+    func nextRequestID() -> RequestID {
         requestCounter &+= 1
-        return prefix + String(requestCounter, radix: 16)
+        return RequestID(prefix: prefix, number: requestCounter)
     }
 }
 

@@ -227,7 +227,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func begin(_ head: HTTPRequestHead) {
         let requestID = head.headers.first(name: "x-request-id").flatMap {
-            RequestRewriter.isWellFormedRequestID($0) ? $0 : nil
+            RequestRewriter.isWellFormedRequestID($0) ? RequestID(client: $0) : nil
         } ?? loop.nextRequestID()
         if let problem = RequestTarget.problem(in: head.uri) {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .badRequest(problem))
@@ -276,7 +276,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .forward(let identity):
             let clientAddress = clientAddress(of: exchange.head)
             let context = RequestRewriter.Context(
-                peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.requestID, identity: identity)
+                peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.id, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(
                 for: exchange.head, context: context, allocator: self.context?.channel.allocator ?? ByteBufferAllocator())
             exchange.balanceKey = balanceKey(for: exchange, identity: identity, clientAddress: clientAddress)

@@ -177,6 +177,23 @@ struct RequestRewriterTests {
 
     // MARK: Request IDs
 
+    /// A generated ID is written as bytes into the upstream head; it must read as its text does.
+    @Test func generatedRequestIDsWriteAsTheirText() {
+        for number: UInt64 in [0, 1, 9, 10, 15, 16, 255, 4096, 0xdead_beef, .max] {
+            let id = RequestID(prefix: "a1b2c3d4e5f60-", number: number)
+            var buffer = ByteBuffer()
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: id.maxLength) { memory in
+                var writer = RawWriter(memory)
+                id.write(into: &writer)
+                return writer.count
+            }
+            #expect(String(buffer: buffer) == "a1b2c3d4e5f60-" + String(number, radix: 16))
+            #expect(id.text == "a1b2c3d4e5f60-" + String(number, radix: 16))
+        }
+        let client = RequestID(client: "trace_01.span:7-x")
+        #expect(client.text == "trace_01.span:7-x")
+    }
+
     @Test func wellFormedRequestIDs() {
         #expect(RequestRewriter.isWellFormedRequestID(UUID().uuidString))
         #expect(RequestRewriter.isWellFormedRequestID(UUID().uuidString.lowercased()))
