@@ -7,7 +7,12 @@
 enum RequestTarget {
     /// Nil when the target is acceptable, else why it is refused (answered with 400).
     static func problem(in uri: String) -> String? {
-        let all = uri.utf8
+        // On the bytes in place: integer indices instead of `String.UTF8View`'s.
+        var uri = uri
+        return uri.withUTF8 { problem(inBytes: $0) }
+    }
+
+    private static func problem(inBytes all: UnsafeBufferPointer<UInt8>) -> String? {
         let path = all[..<(all.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? all.endIndex)]
         guard path.first == UInt8(ascii: "/") else {
             return "the request target must be a path starting with \"/\" (origin-form)"
@@ -28,7 +33,7 @@ enum RequestTarget {
     }
 
     /// `%2f`, `%5c` or `%00` anywhere, in either case.
-    private static func hasEncodedSeparator(_ path: Substring.UTF8View) -> Bool {
+    private static func hasEncodedSeparator(_ path: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         var index = path.startIndex
         while let percent = path[index...].firstIndex(of: UInt8(ascii: "%")) {
             let first = path.index(after: percent)
@@ -47,7 +52,7 @@ enum RequestTarget {
     }
 
     /// True for `.` or `..`, each dot written as `.` or `%2e` (either case).
-    private static func isDotSegment(_ segment: Substring.UTF8View.SubSequence) -> Bool {
+    private static func isDotSegment(_ segment: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
         var dots = 0
         var index = segment.startIndex
         while index != segment.endIndex {
