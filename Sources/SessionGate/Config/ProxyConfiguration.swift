@@ -187,7 +187,7 @@ public struct UpstreamConfiguration: Sendable {
     public var responseTimeout: TimeAmount = .seconds(30)
     /// `max_idle`: idle keep-alive connections kept per server and event-loop thread. Default 256; 0 disables
     /// upstream keep-alive.
-    public var maxIdle: Int = 256
+    public var maxIdle: Int = 1024
 
     public init(name: String, servers: [HostPort]) {
         self.name = name

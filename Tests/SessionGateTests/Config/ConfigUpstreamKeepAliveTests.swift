@@ -5,8 +5,8 @@ import Testing
 /// `[[upstream]] max_idle`: how many idle keep-alive connections are kept per server and thread.
 @Suite("Config upstream keep-alive")
 struct ConfigUpstreamKeepAliveTests {
-    @Test func maxIdleDefaultsTo256AndParses() throws {
-        #expect(try ConfigLoader.parse(ConfigFixture.tail).upstreams[0].maxIdle == 256)
+    @Test func maxIdleDefaultsTo1024AndParses() throws {
+        #expect(try ConfigLoader.parse(ConfigFixture.tail).upstreams[0].maxIdle == 1024)
         let text = "[[upstream]]\nname = \"app\"\nservers = [\"127.0.0.1:9001\"]\nmax_idle = 0\n\n[[route]]\npath = \"/\"\nupstream = \"app\""
         #expect(try ConfigLoader.parse(text).upstreams[0].maxIdle == 0)
     }
