@@ -94,6 +94,7 @@ extension NearCacheTests {
                 // A breather between trials, so the test does not starve other suites' timing on a 2-core machine.
                 try await Task.sleep(for: .milliseconds(5))
             }
+            print("near-cache revocation: 1,000 trials on two instances, latest acceptance after revocation \(slowest)")
             #expect(late == 0, "sessions still accepted later than 5 ms after revocation: \(late); latest \(slowest)")
         }
 

@@ -1,0 +1,185 @@
+// Reading a response head's lines in place, for ``UpstreamResponseParser`` and ``ClientResponseHead``.
+
+/// What one pass over a response head's bytes finds, checking each line as it goes.
+struct HeadSummary {
+    var status = 0
+    var minorVersion = 1
+    var contentLength: Int?
+    /// nil without `Transfer-Encoding`; true with `Transfer-Encoding: chunked`, the only coding accepted.
+    var chunked: Bool?
+    var keepAlive = true
+    var hasConnectionOptions = false
+
+    init(parsing bytes: UnsafeRawBufferPointer) throws {
+        var lines = HeadLines(bytes)
+        guard let statusLine = lines.next() else { throw UpstreamResponseParser.ParseError.malformedHead("empty") }
+        try parseStatusLine(bytes, statusLine)
+        keepAlive = minorVersion == 1
+        var sawKeepAlive = false
+        var sawClose = false
+        while let line = lines.next() {
+            guard let header = try HeaderLine(bytes, line) else { break }
+            switch header.nameLength {
+            case 14 where header.nameEquals(bytes, "content-length"):
+                let length = try Self.contentLength(bytes, header)
+                if let earlier = contentLength, earlier != length {
+                    throw UpstreamResponseParser.ParseError.malformedHead("conflicting Content-Length values")
+                }
+                contentLength = length
+            case 17 where header.nameEquals(bytes, "transfer-encoding"):
+                // Only `chunked`, once, as nginx accepts: another coding would reach the client undone (the proxy
+                // does not decode it), and `chunked` twice is not a valid message.
+                var elements = 0
+                var allChunked = true
+                header.forEachListElement(bytes) { element in
+                    elements += 1
+                    allChunked = allChunked && HeaderLine.equalsIgnoringCase(bytes, element, "chunked")
+                }
+                guard elements > 0, allChunked, chunked == nil, elements == 1 else {
+                    throw UpstreamResponseParser.ParseError.malformedHead("unsupported Transfer-Encoding")
+                }
+                chunked = true
+            case 10 where header.nameEquals(bytes, "connection"):
+                header.forEachListElement(bytes) { element in
+                    if HeaderLine.equalsIgnoringCase(bytes, element, "close") {
+                        sawClose = true
+                    } else if HeaderLine.equalsIgnoringCase(bytes, element, "keep-alive") {
+                        sawKeepAlive = true
+                    } else {
+                        hasConnectionOptions = true
+                    }
+                }
+            default:
+                break
+            }
+        }
+        if sawClose { keepAlive = false } else if sawKeepAlive { keepAlive = true }
+    }
+
+    /// `HTTP/1.x SP 3DIGIT SP reason`.
+    private mutating func parseStatusLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws {
+        guard line.count >= 12, ByteScan.hasPrefix(bytes, at: line.lowerBound, "HTTP/1.") else {
+            throw UpstreamResponseParser.ParseError.malformedHead("not an HTTP/1.x status line")
+        }
+        let minor = bytes[line.lowerBound + 7]
+        guard minor == UInt8(ascii: "0") || minor == UInt8(ascii: "1"), bytes[line.lowerBound + 8] == UInt8(ascii: " ")
+        else { throw UpstreamResponseParser.ParseError.malformedHead("unsupported HTTP version") }
+        minorVersion = Int(minor - UInt8(ascii: "0"))
+        var code = 0
+        for i in line.lowerBound + 9..<line.lowerBound + 12 {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit < 10 else { throw UpstreamResponseParser.ParseError.malformedHead("invalid status code") }
+            code = code * 10 + Int(digit)
+        }
+        guard code >= 100, line.count == 12 || bytes[line.lowerBound + 12] == UInt8(ascii: " ") else {
+            throw UpstreamResponseParser.ParseError.malformedHead("invalid status code")
+        }
+        for i in line.lowerBound + 12..<line.upperBound where !HeaderLine.isFieldValueByte(bytes[i]) {
+            throw UpstreamResponseParser.ParseError.malformedHead("control character in the reason phrase")
+        }
+        status = code
+    }
+
+    private static func contentLength(_ bytes: UnsafeRawBufferPointer, _ header: HeaderLine) throws -> Int {
+        guard !header.value.isEmpty, header.value.count <= 18 else {
+            throw UpstreamResponseParser.ParseError.malformedHead("invalid Content-Length")
+        }
+        var length = 0
+        for i in header.value {
+            let digit = bytes[i] &- UInt8(ascii: "0")
+            guard digit < 10 else { throw UpstreamResponseParser.ParseError.malformedHead("invalid Content-Length") }
+            length = length * 10 + Int(digit)
+        }
+        return length
+    }
+}
+
+/// The lines of a head, each without its line ending; stops at the blank line.
+struct HeadLines: IteratorProtocol {
+    private let bytes: UnsafeRawBufferPointer
+    private var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    mutating func next() -> Range<Int>? {
+        guard position < bytes.count else { return nil }
+        let end = ByteScan.index(of: UInt8(ascii: "\n"), in: bytes, from: position) ?? bytes.count
+        let start = position
+        position = end + 1
+        let contentEnd = end > start && bytes[end - 1] == UInt8(ascii: "\r") ? end - 1 : end
+        return contentEnd == start ? nil : start..<contentEnd
+    }
+}
+
+/// One `name: value` line of a head, checked: the name a token, the value free of control characters, no
+/// obsolete line folding.
+struct HeaderLine {
+    let line: Range<Int>
+    let nameLength: Int
+    /// The value without surrounding spaces and tabs.
+    let value: Range<Int>
+
+    /// nil for the blank line that ends the head.
+    init?(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws {
+        guard !line.isEmpty else { return nil }
+        var colon = line.lowerBound
+        while colon < line.upperBound, bytes[colon] != UInt8(ascii: ":") {
+            guard ByteScan.isTokenByte(bytes[colon]) else {
+                throw UpstreamResponseParser.ParseError.malformedHead(
+                    colon == line.lowerBound ? "obsolete line folding" : "invalid header name")
+            }
+            colon += 1
+        }
+        guard colon < line.upperBound, colon > line.lowerBound else {
+            throw UpstreamResponseParser.ParseError.malformedHead("header line without a name and colon")
+        }
+        var start = colon + 1
+        var end = line.upperBound
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        guard ByteScan.allFieldValueBytes(bytes, start..<end) else {
+            throw UpstreamResponseParser.ParseError.malformedHead("control character in a header value")
+        }
+        self.line = line
+        self.nameLength = colon - line.lowerBound
+        self.value = start..<end
+    }
+
+    var name: Range<Int> { line.lowerBound..<line.lowerBound + nameLength }
+
+    /// Compares the name with a lowercase ASCII name of the same length.
+    func nameEquals(_ bytes: UnsafeRawBufferPointer, _ lowercaseName: StaticString) -> Bool {
+        Self.equalsIgnoringCase(bytes, name, lowercaseName)
+    }
+
+    /// Calls `body` with each non-empty element of the comma-separated value, trimmed.
+    func forEachListElement(_ bytes: UnsafeRawBufferPointer, _ body: (Range<Int>) -> Void) {
+        var start = value.lowerBound
+        while start <= value.upperBound {
+            var end = start
+            while end < value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            var a = start
+            var b = end
+            while a < b, bytes[a] == 0x20 || bytes[a] == 0x09 { a += 1 }
+            while b > a, bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09 { b -= 1 }
+            if a < b { body(a..<b) }
+            start = end + 1
+        }
+    }
+
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+        guard range.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        var offset = 0
+        while offset < range.count {
+            if bytes[range.lowerBound + offset].asciiLowercased != expected[offset] { return false }
+            offset += 1
+        }
+        return true
+    }
+
+    /// Visible ASCII, space, tab and obs-text (RFC 9110 §5.5); no other control characters.
+    static func isFieldValueByte(_ b: UInt8) -> Bool {
+        b >= 0x20 ? b != 0x7f : b == 0x09
+    }
+}
