@@ -16,26 +16,26 @@ extension RedisCommandRouting {
         arguments: [String],
         on eventLoop: EventLoop? = nil
     ) -> EventLoopFuture<RedisValue> {
-        // ["EVALSHA", sha1, numkeys, keys..., arguments...], built in one allocation; `EVAL` swaps the first two.
-        var building: [String] = []
-        building.reserveCapacity(3 + keys.count + arguments.count)
-        building.append("EVALSHA")
-        building.append(script.sha1)
-        building.append(String(keys.count))
-        building.append(contentsOf: keys)
-        building.append(contentsOf: arguments)
-        let words = building
+        let words = script.evalshaWords(keys: keys, arguments: arguments)
         let key = keys.first
         let evalsha = send(RedisCommand(words), routingKey: key, retryable: script.isIdempotent, on: eventLoop)
         return evalsha.flatMapError { error in
-            guard let redisError = error as? RedisError, redisError.serverMessage?.hasPrefix("NOSCRIPT") == true else {
+            guard RedisScript.isNoScript(error) else {
                 return evalsha.eventLoop.makeFailedFuture(error)
             }
-            var evalWords = words
-            evalWords[0] = "EVAL"
-            evalWords[1] = script.source
-            return self.send(RedisCommand(evalWords), routingKey: key, retryable: script.isIdempotent, on: eventLoop)
+            return self.send(
+                RedisCommand(script.evalWords(from: words)), routingKey: key, retryable: script.isIdempotent,
+                on: eventLoop)
         }
+    }
+
+    /// Runs a script as ``eval(_:keys:arguments:on:)`` does, handing the result to `reply` on `eventLoop`.
+    /// This default goes through the future; ``RedisClient`` sends without one.
+    public func eval(
+        _ script: RedisScript, keys: [String], arguments: [String], on eventLoop: EventLoop,
+        reply: @escaping RedisReplyCallback
+    ) {
+        eval(script, keys: keys, arguments: arguments, on: eventLoop).hop(to: eventLoop).whenComplete(reply)
     }
 
     /// Runs a script as ``eval(_:keys:arguments:on:)`` does, and awaits the result.

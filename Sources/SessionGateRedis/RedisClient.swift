@@ -80,8 +80,14 @@ public final class RedisClient: Sendable {
     public func send(_ command: RedisCommand, on eventLoop: EventLoop? = nil) -> EventLoopFuture<RedisValue> {
         let route = self.route(for: eventLoop)
         let promise = (eventLoop ?? route.eventLoop).makePromise(of: RedisValue.self)
-        route.send(command, promise: promise)
+        route.send(command, reply: .promise(promise))
         return promise.futureResult
+    }
+
+    /// Sends one command, as ``send(_:on:)`` does, and hands the reply to `reply` on `eventLoop` instead of
+    /// completing a future.
+    public func send(_ command: RedisCommand, on eventLoop: EventLoop, reply: @escaping RedisReplyCallback) {
+        route(for: eventLoop).send(command, reply: .callback(eventLoop, reply))
     }
 
     /// Sends one command and awaits the reply.

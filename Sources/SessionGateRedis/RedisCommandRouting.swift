@@ -23,6 +23,12 @@ public protocol RedisCommandRouting: AnyObject, Sendable {
         _ commands: [RedisCommand], routingKey: String?, retryable: Bool, on eventLoop: EventLoop?
     ) -> EventLoopFuture<[Result<RedisValue, Error>]>
 
+    /// Runs a script (`EVALSHA`, then `EVAL` on `NOSCRIPT`) and hands the result to `reply` on `eventLoop`.
+    /// A default implementation goes through ``eval(_:keys:arguments:on:)``'s future.
+    func eval(
+        _ script: RedisScript, keys: [String], arguments: [String], on eventLoop: EventLoop,
+        reply: @escaping RedisReplyCallback)
+
     /// Begins connecting; does not wait.
     func start()
 

@@ -32,12 +32,12 @@ extension RedisConnection {
             becameReady()
         case .succeed(let pending, let value):
             if case .error(let message) = value {
-                pending.promise.fail(RedisError.server(message))
+                pending.reply.fail(RedisError.server(message))
             } else {
-                pending.promise.succeed(value)
+                pending.reply.succeed(value)
             }
         case .fail(let pending, let error):
-            pending.promise.fail(error)
+            pending.reply.fail(error)
         case .failExpired(let entries):
             fail(entries, with: .timeout)
         case .close(let handler, let timedOut, let failing, let error, let reason):
@@ -96,7 +96,7 @@ extension RedisConnection {
 
     private func fail(_ entries: CircularBuffer<StateMachine.Entry>, with error: RedisError) {
         for entry in entries {
-            entry.request.promise.fail(error)
+            entry.request.reply.fail(error)
         }
     }
 

@@ -14,7 +14,7 @@ final class RedisConnection: Sendable, RedisChannelOwner {
     /// A command waiting for its reply, and whom to tell.
     struct Pending {
         let command: RedisCommand
-        let promise: EventLoopPromise<RedisValue>
+        let reply: RedisReplyTarget
     }
 
     /// Everything mutable; only touched on ``eventLoop``.
@@ -54,11 +54,11 @@ final class RedisConnection: Sendable, RedisChannelOwner {
         onLoop { self.handle { $0.start() } }
     }
 
-    /// Sends a command; the promise completes with the reply or a ``RedisError``.
-    func send(_ command: RedisCommand, promise: EventLoopPromise<RedisValue>) {
+    /// Sends a command; `reply` gets the reply or a ``RedisError``.
+    func send(_ command: RedisCommand, reply: RedisReplyTarget) {
         onLoop {
             let deadline = NIODeadline.now() + self.configuration.commandTimeout
-            self.handle { $0.send(Pending(command: command, promise: promise), deadline: deadline) }
+            self.handle { $0.send(Pending(command: command, reply: reply), deadline: deadline) }
         }
     }
 

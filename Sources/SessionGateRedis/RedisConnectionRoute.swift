@@ -13,14 +13,14 @@ struct RedisConnectionRoute: Sendable {
     let connections: [RedisConnection]
 
     /// Hands the command to the best connection of this route.
-    func send(_ command: RedisCommand, promise: EventLoopPromise<RedisValue>) {
+    func send(_ command: RedisCommand, reply: RedisReplyTarget) {
         if connections.count == 1 {
-            connections[0].send(command, promise: promise)
+            connections[0].send(command, reply: reply)
         } else if eventLoop.inEventLoop {
-            bestConnection().send(command, promise: promise)
+            bestConnection().send(command, reply: reply)
         } else {
             eventLoop.execute {
-                self.bestConnection().send(command, promise: promise)
+                self.bestConnection().send(command, reply: reply)
             }
         }
     }
@@ -29,11 +29,11 @@ struct RedisConnectionRoute: Sendable {
     func send(_ commands: [RedisConnection.Pending]) {
         if connections.count == 1 || eventLoop.inEventLoop {
             let connection = connections.count == 1 ? connections[0] : bestConnection()
-            for pending in commands { connection.send(pending.command, promise: pending.promise) }
+            for pending in commands { connection.send(pending.command, reply: pending.reply) }
         } else {
             eventLoop.execute {
                 let connection = self.bestConnection()
-                for pending in commands { connection.send(pending.command, promise: pending.promise) }
+                for pending in commands { connection.send(pending.command, reply: pending.reply) }
             }
         }
     }

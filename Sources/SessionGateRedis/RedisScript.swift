@@ -24,6 +24,31 @@ public struct RedisScript: Sendable, Hashable {
         self.isIdempotent = idempotent
     }
 
+    /// `["EVALSHA", sha1, numkeys, keys..., arguments...]`, built in one allocation.
+    func evalshaWords(keys: [String], arguments: [String]) -> [String] {
+        var words: [String] = []
+        words.reserveCapacity(3 + keys.count + arguments.count)
+        words.append("EVALSHA")
+        words.append(sha1)
+        words.append(String(keys.count))
+        words.append(contentsOf: keys)
+        words.append(contentsOf: arguments)
+        return words
+    }
+
+    /// The `EVAL` form of ``evalshaWords(keys:arguments:)``'s words: the source instead of the digest.
+    func evalWords(from evalshaWords: [String]) -> [String] {
+        var words = evalshaWords
+        words[0] = "EVAL"
+        words[1] = source
+        return words
+    }
+
+    /// Whether an error is the server's `NOSCRIPT` (it does not have the script cached: send its source).
+    static func isNoScript(_ error: any Error) -> Bool {
+        (error as? RedisError)?.serverMessage?.hasPrefix("NOSCRIPT") == true
+    }
+
     private static func hexSHA1(of source: String) -> String {
         var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
         let bytes = Array(source.utf8)

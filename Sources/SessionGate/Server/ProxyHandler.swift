@@ -251,22 +251,21 @@ final class ProxyHandler: ChannelDuplexHandler {
             proceed(exchange, AccessPolicy.decideWithoutLookup(route: route, presented: presented))
             return
         }
-        let pending: EventLoopFuture<SessionIdentity?>
-        switch proxy.store.validateImmediately(token, on: context.eventLoop) {
-        case .known(let identity):
+        if case .known(let identity) = proxy.store.lookUpLocally(token, on: context.eventLoop) {
             proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: .success(identity)))
             return
-        case .pending(let future):
-            pending = future
         }
+        // Set before asking: a store may answer inside the call (a failing connection, an already completed future).
         state = .authenticating(exchange)
-        pending
-            .hop(to: context.eventLoop)
-            .assumeIsolated()
-            .whenComplete { result in
-                guard case .authenticating(let current) = self.state, current === exchange else { return }
-                self.proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: result))
-            }
+        // The answer comes on this loop; the bound wrapper carries the handler and exchange into the `Sendable`
+        // callback, so no future is needed (see `RedisReplyTarget`).
+        let bound = NIOLoopBound((handler: self, exchange: exchange), eventLoop: context.eventLoop)
+        proxy.store.validate(token, on: context.eventLoop) { result in
+            let (handler, exchange) = bound.value
+            guard case .authenticating(let current) = handler.state, current === exchange else { return }
+            handler.proceed(
+                exchange, AccessPolicy.decide(route: exchange.route, presented: exchange.presented, lookup: result))
+        }
     }
 
     private func proceed(_ exchange: Exchange, _ decision: AccessDecision) {

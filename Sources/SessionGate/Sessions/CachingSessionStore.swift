@@ -12,8 +12,8 @@ import SessionGateRedis
 ///
 /// The sliding refresh is debounced: a cache hit goes to Redis only when the stored expiry has fallen more than
 /// `refresh_interval` behind (once in flight per session, in the background), and misses use a script that writes
-/// only under the same condition, because every write invalidates every instance's copy. A hit returns a succeeded
-/// future on the caller's loop: no thread hop, no Redis command.
+/// only under the same condition, because every write invalidates every instance's copy. A hit is answered at once
+/// on the caller's loop: no future, no thread hop, no Redis command.
 public final class CachingSessionStore: SessionStore {
     private let client: any RedisCommandRouting
     let backing: RedisSessionStore
@@ -69,48 +69,58 @@ public final class CachingSessionStore: SessionStore {
     func sessionKey(_ token: SessionToken) -> String { keys.session(token) }
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
-        switch validateImmediately(token, on: eventLoop) {
-        case .known(let identity): return eventLoop.makeSucceededFuture(identity)
-        case .pending(let future): return future
+        let promise = eventLoop.makePromise(of: SessionIdentity?.self)
+        validate(token, on: eventLoop) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    /// A hit answers at once, without a future or a Redis command (the proxy's hot path).
+    public func lookUpLocally(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup {
+        lookUpLocally(key: keys.session(token), on: eventLoop)
+    }
+
+    /// A hit answers before returning; a miss reads through Redis.
+    public func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+        let key = keys.session(token)
+        if case .known(let identity) = lookUpLocally(key: key, on: eventLoop) {
+            then(.success(identity))
+        } else {
+            read(key, on: eventLoop, then: then)
         }
     }
 
-    /// A hit answers without a future (the proxy's hot path); a miss reads through Redis.
-    public func validateImmediately(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup {
-        let key = keys.session(token)
+    /// Answers a hit from memory, starting its debounced refresh when one is due.
+    private func lookUpLocally(key: String, on eventLoop: EventLoop) -> SessionLookup {
         let now = self.now()
         switch cache.withLockedValue({ $0.lookup(key, now: now) }) {
         case .hit(let identity, let refresh):
             if refresh {
-                read(key, on: eventLoop).whenComplete { _ in
+                read(key, on: eventLoop) { _ in
                     self.cache.withLockedValue { $0.refreshFinished(key) }
                 }
             }
             return .known(identity)
         case .miss:
-            return .pending(read(key, on: eventLoop))
+            return .mustAsk
         }
     }
 
     /// Validates in Redis (refreshing if due) and offers the result to the cache.
-    private func read(_ key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
+    private func read(_ key: String, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
         let ticket = cache.withLockedValue { $0.beginRead(key) }
         // Taken before sending, so expiries converted to local time err early, never late.
         let sentAt = now()
-        let promise = eventLoop.makePromise(of: SessionIdentity?.self)  // one future, not a chain (see RedisSessionStore)
-        client.eval(RedisSessionScripts.validateDebounced, keys: [key], arguments: arguments, on: eventLoop)
-            .whenComplete { result in
-                switch result {
-                case .success(let reply):
-                    let entry = Self.entry(from: reply, localNow: sentAt)
-                    self.cache.withLockedValue { $0.store(entry, ticket: ticket) }
-                    promise.succeed(entry?.identity)
-                case .failure(let error):
-                    self.cache.withLockedValue { $0.store(nil, ticket: ticket) }
-                    promise.fail(SessionStoreError.unavailable(String(describing: error)))
-                }
+        client.eval(RedisSessionScripts.validateDebounced, keys: [key], arguments: arguments, on: eventLoop) { result in
+            switch result {
+            case .success(let reply):
+                let entry = Self.entry(from: reply, localNow: sentAt)
+                self.cache.withLockedValue { $0.store(entry, ticket: ticket) }
+                then(.success(entry?.identity))
+            case .failure(let error):
+                self.cache.withLockedValue { $0.store(nil, ticket: ticket) }
+                then(.failure(SessionStoreError.unavailable(String(describing: error))))
             }
-        return promise.futureResult
+        }
     }
 
     /// Parses the script's reply; nil for a missing session or a record SessionGate did not write.

@@ -61,20 +61,31 @@ public final class RedisSessionStore: SessionStore {
         }
     }
 
+    /// Without replica reads, the proxy's check makes no future at all: each costs an allocation and runtime type
+    /// look-ups, on every request.
+    public func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+        if replicaRefreshIntervalMs != nil {
+            validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(then)
+        } else {
+            validateOnMaster(keys.session(token), on: eventLoop, then: then)
+        }
+    }
+
     private func validateOnMaster(_ key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
-        // One promise instead of a chain of `map`s: each future costs an allocation and runtime type lookups, on
-        // every request.
         let promise = eventLoop.makePromise(of: SessionIdentity?.self)
-        client.eval(RedisSessionScripts.validate, keys: [key], arguments: [idleTimeoutMs], on: eventLoop)
-            .whenComplete { result in
-                switch result {
-                case .success(let reply):
-                    promise.succeed(RedisSessionScripts.identity(fromValidationReply: reply, fieldCount: 5))
-                case .failure(let error):
-                    promise.fail(SessionStoreError.unavailable(String(describing: error)))
-                }
-            }
+        validateOnMaster(key, on: eventLoop) { promise.completeWith($0) }
         return promise.futureResult
+    }
+
+    private func validateOnMaster(_ key: String, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+        client.eval(RedisSessionScripts.validate, keys: [key], arguments: [idleTimeoutMs], on: eventLoop) { result in
+            switch result {
+            case .success(let reply):
+                then(.success(RedisSessionScripts.identity(fromValidationReply: reply, fieldCount: 5)))
+            case .failure(let error):
+                then(.failure(SessionStoreError.unavailable(String(describing: error))))
+            }
+        }
     }
 
     public func revokeAll(userID: String) async throws -> Int {

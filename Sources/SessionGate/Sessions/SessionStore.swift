@@ -37,19 +37,33 @@ public protocol SessionStore: Sendable {
     /// Ends every session of a user. - Returns: how many were ended.
     func revokeAll(userID: String) async throws -> Int
 
-    /// As ``validate(_:on:)``, but answers at once when it can (a near-cache hit) without a future.
-    func validateImmediately(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup
+    /// A near-cache hit, answered at once with no callback, no future and no Redis command (the proxy's hot path);
+    /// ``SessionLookup/mustAsk`` when the store has to ask, through ``validate(_:on:then:)``.
+    func lookUpLocally(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup
+
+    /// As ``validate(_:on:)``, without a future: `then` gets the answer once, on `eventLoop`, possibly before this
+    /// returns. The proxy asks ``lookUpLocally(_:on:)`` first, so a hit does not even allocate the callback.
+    func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback)
 }
 
-/// A session check's answer: known now, or later.
-public enum SessionLookup {
+/// Called once with a session check's answer: the identity, nil for no session, or
+/// ``SessionStoreError/unavailable(_:)``.
+public typealias SessionLookupCallback = @Sendable (Result<SessionIdentity?, any Error>) -> Void
+
+/// What a store knows without asking anyone.
+public enum SessionLookup: Sendable {
+    /// The answer, from memory: the identity, or nil for no session.
     case known(SessionIdentity?)
-    case pending(EventLoopFuture<SessionIdentity?>)
+    /// Not known here: the store must ask its backend.
+    case mustAsk
 }
 
 extension SessionStore {
-    /// Stores without a local answer always ask.
-    public func validateImmediately(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup {
-        .pending(validate(token, on: eventLoop))
+    /// Stores without a near-cache know nothing locally.
+    public func lookUpLocally(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup { .mustAsk }
+
+    /// Stores without a callback path of their own go through ``validate(_:on:)``'s future.
+    public func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+        validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(then)
     }
 }

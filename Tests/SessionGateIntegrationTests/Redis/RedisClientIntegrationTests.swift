@@ -74,6 +74,34 @@ struct RedisClientIntegrationTests {
         }
     }
 
+    /// The proxy's hot path uses the callback form: it must fall back on `NOSCRIPT` too, and answer on the asked loop.
+    @Test func evalWithACallbackFallsBackOnNoScriptAndAnswersOnTheLoop() async throws {
+        let redis = try await RedisServer.start()
+        try await RedisIntegration.withClient(for: redis) { client async throws in
+            let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            func evalByCallback(_ increment: String, _ script: RedisScript) async -> (Result<RedisValue, any Error>, Bool) {
+                await withCheckedContinuation { continuation in
+                    client.eval(script, keys: ["n"], arguments: [increment], on: loop) { result in
+                        continuation.resume(returning: (result, loop.inEventLoop))
+                    }
+                }
+            }
+            let (first, firstOnLoop) = await evalByCallback("2", script)  // NOSCRIPT, then EVAL
+            #expect(try first.get().int == 2)
+            #expect(firstOnLoop)
+            #expect(try await evalByCallback("3", script).0.get().int == 5)  // EVALSHA hits
+            try redis.command("SCRIPT", "FLUSH")
+            #expect(try await evalByCallback("4", script).0.get().int == 9)
+            #expect(try redis.commandCount("eval") == 2)
+            #expect(try redis.commandCount("evalsha") == 3)
+            let failing = RedisScript("return redis.error_reply('ERR custom failure')")
+            let (failed, failedOnLoop) = await evalByCallback("1", failing)
+            #expect(failedOnLoop)
+            #expect(throws: RedisError.server("ERR custom failure")) { try failed.get() }
+        }
+    }
+
     @Test func authenticatesWithTheRightPassword() async throws {
         let redis = try await RedisServer.start(extraArguments: ["--requirepass", "s3cret"])
         try await RedisIntegration.withClient(for: redis, configure: { $0.password = "s3cret" }) { client async throws in
