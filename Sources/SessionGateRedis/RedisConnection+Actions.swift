@@ -112,19 +112,30 @@ extension RedisConnection {
     /// Keeps one timer armed for the earliest deadline. A timer left over for a command that was since answered
     /// simply fires, finds nothing overdue and re-arms for the next one; that is cheaper than cancelling per reply.
     private func armTimer() {
-        guard let next = loopState.value.machine.nextDeadline else {
+        guard let next = Self.deadlineToArm(&loopState.value) else {
             return
-        }
-        if let timer = loopState.value.timer {
-            if timer.deadline <= next {
-                return
-            }
-            timer.task.cancel()
         }
         let task = eventLoop.assumeIsolated().scheduleTask(deadline: next) {
             self.loopState.value.timer = nil
             self.handle { $0.deadlineReached(now: .now()) }
         }
         loopState.value.timer = (next, task)
+    }
+
+    /// The deadline a new timer must be armed for, nil when the armed one comes soon enough; cancels a timer that
+    /// would fire too late. `inout` because it runs twice per command: reading `loopState.value` would copy the
+    /// whole state (retaining everything it holds) each time.
+    private static func deadlineToArm(_ state: inout LoopState) -> NIODeadline? {
+        guard let next = state.machine.nextDeadline else {
+            return nil
+        }
+        if let timer = state.timer {
+            if timer.deadline <= next {
+                return nil
+            }
+            timer.task.cancel()
+            state.timer = nil
+        }
+        return next
     }
 }

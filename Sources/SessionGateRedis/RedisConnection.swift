@@ -56,15 +56,27 @@ final class RedisConnection: Sendable, RedisChannelOwner {
 
     /// Sends a command; `reply` gets the reply or a ``RedisError``.
     func send(_ command: RedisCommand, reply: RedisReplyTarget) {
-        onLoop {
-            let deadline = NIODeadline.now() + self.configuration.commandTimeout
-            self.handle { $0.send(Pending(command: command, reply: reply), deadline: deadline) }
+        // Not through `onLoop`: on the loop (every proxied request) that would allocate a closure for nothing.
+        if eventLoop.inEventLoop {
+            sendOnLoop(command, reply: reply)
+        } else {
+            eventLoop.execute { self.sendOnLoop(command, reply: reply) }
         }
+    }
+
+    private func sendOnLoop(_ command: RedisCommand, reply: RedisReplyTarget) {
+        let deadline = NIODeadline.now() + configuration.commandTimeout
+        handle { $0.send(Pending(command: command, reply: reply), deadline: deadline) }
     }
 
     /// How good a target this connection is right now (lower is better). Only call on ``eventLoop``.
     var routingCost: Int {
-        loopState.value.machine.routingCost
+        Self.routingCost(&loopState.value)
+    }
+
+    /// `inout` so that routing does not copy the whole loop state (see `deadlineToArm`).
+    private static func routingCost(_ state: inout LoopState) -> Int {
+        state.machine.routingCost
     }
 
     /// Succeeds with `true` once the connection is ready, or with `false` at `deadline` or on shutdown.
