@@ -12,7 +12,10 @@ struct UpstreamServer: Sendable {
 }
 
 /// An `[[upstream]]` ready for use.
-struct Upstream: Sendable {
+///
+/// A class, not a struct: each request takes its upstream and keeps it in the connect callback, and copying a
+/// struct of this size retains every reference it holds, on every request.
+final class Upstream: Sendable {
     let name: String
     let servers: [UpstreamServer]
     let connectTimeout: TimeAmount
@@ -30,6 +33,23 @@ struct Upstream: Sendable {
     let retries: Int
     /// Active probes, if configured (`health_check`).
     let healthCheck: HealthCheckConfiguration?
+
+    init(
+        name: String, servers: [UpstreamServer], connectTimeout: TimeAmount, responseTimeout: TimeAmount, maxIdle: Int,
+        idleTimeout: TimeAmount, balancer: SharedBalancer, hashKey: HashKey?, retries: Int,
+        healthCheck: HealthCheckConfiguration?
+    ) {
+        self.name = name
+        self.servers = servers
+        self.connectTimeout = connectTimeout
+        self.responseTimeout = responseTimeout
+        self.maxIdle = maxIdle
+        self.idleTimeout = idleTimeout
+        self.balancer = balancer
+        self.hashKey = hashKey
+        self.retries = retries
+        self.healthCheck = healthCheck
+    }
 
     /// Resolves every upstream's servers (a blocking DNS look-up, so only ever at start-up).
     /// - Throws: ``ConfigurationError`` naming each server that cannot be resolved.

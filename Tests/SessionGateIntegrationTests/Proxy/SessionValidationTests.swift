@@ -39,7 +39,8 @@ struct SessionValidationTests {
 
         #expect(response.status == 200)
         let ttl = try #require(Int(try harness.redis.command("PTTL", key)))
-        #expect(abs(ttl - 60_000) <= 1_000, "PTTL was \(ttl) ms")
+        // Back near 60 s, never beyond; the lower bound is loose for a loaded machine, yet far above the 10 s it had.
+        #expect(ttl > 50_000 && ttl <= 60_000, "PTTL was \(ttl) ms")
         // The raw token is in no key and no value.
         #expect(!key.contains(token))
         #expect(try !harness.redis.command("HGETALL", key).contains(token))
