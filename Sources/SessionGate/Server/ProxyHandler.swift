@@ -251,20 +251,23 @@ final class ProxyHandler: ChannelDuplexHandler {
             proceed(exchange, AccessPolicy.decideWithoutLookup(route: route, presented: presented))
             return
         }
-        if case .known(let identity) = proxy.store.lookUpLocally(token, on: context.eventLoop) {
-            proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: .success(identity)))
-            return
-        }
         // Set before asking: a store may answer inside the call (a failing connection, an already completed future).
         state = .authenticating(exchange)
-        // The answer comes on this loop; the bound wrapper carries the handler and exchange into the `Sendable`
-        // callback, so no future is needed (see `RedisReplyTarget`).
-        let bound = NIOLoopBound((handler: self, exchange: exchange), eventLoop: context.eventLoop)
-        proxy.store.validate(token, on: context.eventLoop) { result in
-            let (handler, exchange) = bound.value
-            guard case .authenticating(let current) = handler.state, current === exchange else { return }
-            handler.proceed(
-                exchange, AccessPolicy.decide(route: exchange.route, presented: exchange.presented, lookup: result))
+        let eventLoop = context.eventLoop
+        let lookup = proxy.store.validate(token, on: eventLoop) {
+            // Built only when the store must ask (a near-cache hit allocates nothing). The answer comes on this loop;
+            // the bound wrapper carries the handler and exchange into the `Sendable` callback, so no future is needed
+            // (see `RedisReplyTarget`).
+            let bound = NIOLoopBound((handler: self, exchange: exchange), eventLoop: eventLoop)
+            return { result in
+                let (handler, exchange) = bound.value
+                guard case .authenticating(let current) = handler.state, current === exchange else { return }
+                handler.proceed(
+                    exchange, AccessPolicy.decide(route: exchange.route, presented: exchange.presented, lookup: result))
+            }
+        }
+        if case .known(let identity) = lookup {
+            proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: .success(identity)))
         }
     }
 

@@ -70,27 +70,18 @@ public final class CachingSessionStore: SessionStore {
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
         let promise = eventLoop.makePromise(of: SessionIdentity?.self)
-        validate(token, on: eventLoop) { promise.completeWith($0) }
+        if case .known(let identity) = validate(token, on: eventLoop, makeCallback: { { promise.completeWith($0) } }) {
+            promise.succeed(identity)
+        }
         return promise.futureResult
     }
 
-    /// A hit answers at once, without a future or a Redis command (the proxy's hot path).
-    public func lookUpLocally(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup {
-        lookUpLocally(key: keys.session(token), on: eventLoop)
-    }
-
-    /// A hit answers before returning; a miss reads through Redis.
-    public func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+    /// A hit answers at once, without a callback, a future or a Redis command (the proxy's hot path), starting its
+    /// debounced refresh when one is due; a miss reads through Redis.
+    public func validate(
+        _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
         let key = keys.session(token)
-        if case .known(let identity) = lookUpLocally(key: key, on: eventLoop) {
-            then(.success(identity))
-        } else {
-            read(key, on: eventLoop, then: then)
-        }
-    }
-
-    /// Answers a hit from memory, starting its debounced refresh when one is due.
-    private func lookUpLocally(key: String, on eventLoop: EventLoop) -> SessionLookup {
         let now = self.now()
         switch cache.withLockedValue({ $0.lookup(key, now: now) }) {
         case .hit(let identity, let refresh):
@@ -101,7 +92,8 @@ public final class CachingSessionStore: SessionStore {
             }
             return .known(identity)
         case .miss:
-            return .mustAsk
+            read(key, on: eventLoop, then: makeCallback())
+            return .pending
         }
     }
 

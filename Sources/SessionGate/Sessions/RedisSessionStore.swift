@@ -63,12 +63,15 @@ public final class RedisSessionStore: SessionStore {
 
     /// Without replica reads, the proxy's check makes no future at all: each costs an allocation and runtime type
     /// look-ups, on every request.
-    public func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+    public func validate(
+        _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
         if replicaRefreshIntervalMs != nil {
-            validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(then)
+            validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(makeCallback())
         } else {
-            validateOnMaster(keys.session(token), on: eventLoop, then: then)
+            validateOnMaster(keys.session(token), on: eventLoop, then: makeCallback())
         }
+        return .pending
     }
 
     private func validateOnMaster(_ key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {

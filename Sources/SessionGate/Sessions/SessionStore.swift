@@ -37,33 +37,32 @@ public protocol SessionStore: Sendable {
     /// Ends every session of a user. - Returns: how many were ended.
     func revokeAll(userID: String) async throws -> Int
 
-    /// A near-cache hit, answered at once with no callback, no future and no Redis command (the proxy's hot path);
-    /// ``SessionLookup/mustAsk`` when the store has to ask, through ``validate(_:on:then:)``.
-    func lookUpLocally(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup
-
-    /// As ``validate(_:on:)``, without a future: `then` gets the answer once, on `eventLoop`, possibly before this
-    /// returns. The proxy asks ``lookUpLocally(_:on:)`` first, so a hit does not even allocate the callback.
-    func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback)
+    /// As ``validate(_:on:)``, without a future (the proxy's hot path). A near-cache hit is returned as
+    /// ``SessionLookup/known(_:)`` and `makeCallback` is never called, so nothing is allocated. Otherwise the answer
+    /// is ``SessionLookup/pending`` and the callback `makeCallback` builds gets the result once, on `eventLoop`,
+    /// possibly before this returns.
+    func validate(
+        _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup
 }
 
 /// Called once with a session check's answer: the identity, nil for no session, or
 /// ``SessionStoreError/unavailable(_:)``.
 public typealias SessionLookupCallback = @Sendable (Result<SessionIdentity?, any Error>) -> Void
 
-/// What a store knows without asking anyone.
+/// A session check's answer: known now (from memory), or coming to the callback.
 public enum SessionLookup: Sendable {
-    /// The answer, from memory: the identity, or nil for no session.
+    /// The identity, or nil for no session.
     case known(SessionIdentity?)
-    /// Not known here: the store must ask its backend.
-    case mustAsk
+    case pending
 }
 
 extension SessionStore {
-    /// Stores without a near-cache know nothing locally.
-    public func lookUpLocally(_ token: SessionToken, on eventLoop: EventLoop) -> SessionLookup { .mustAsk }
-
-    /// Stores without a callback path of their own go through ``validate(_:on:)``'s future.
-    public func validate(_ token: SessionToken, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
-        validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(then)
+    /// Stores without a near-cache or a callback path of their own go through ``validate(_:on:)``'s future.
+    public func validate(
+        _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
+        validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(makeCallback())
+        return .pending
     }
 }
