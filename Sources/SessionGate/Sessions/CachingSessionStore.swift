@@ -81,25 +81,33 @@ public final class CachingSessionStore: SessionStore {
     public func validate(
         _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup {
-        let key = keys.session(token)
+        // A cached token is found by its fingerprint (two SipHash passes); SHA-256 and the key string are made
+        // only when Redis must be asked.
+        let fingerprint = TokenFingerprint(token)
         let now = self.now()
-        switch cache.withLockedValue({ $0.lookup(key, now: now) }) {
+        let (cachedKey, lookup) = cache.withLockedValue { cache -> (String?, SessionNearCache.Lookup) in
+            guard let key = cache.key(for: fingerprint) else { return (nil, .miss) }
+            return (key, cache.lookup(key, now: now))
+        }
+        switch lookup {
         case .hit(let identity, let refresh):
-            if refresh {
-                read(key, on: eventLoop) { _ in
+            if refresh, let key = cachedKey {
+                read(key, fingerprint: fingerprint, on: eventLoop) { _ in
                     self.cache.withLockedValue { $0.refreshFinished(key) }
                 }
             }
             return .known(identity)
         case .miss:
-            read(key, on: eventLoop, then: makeCallback())
+            read(cachedKey ?? keys.session(token), fingerprint: fingerprint, on: eventLoop, then: makeCallback())
             return .pending
         }
     }
 
     /// Validates in Redis (refreshing if due) and offers the result to the cache.
-    private func read(_ key: String, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
-        let ticket = cache.withLockedValue { $0.beginRead(key) }
+    private func read(
+        _ key: String, fingerprint: TokenFingerprint, on eventLoop: EventLoop, then: @escaping SessionLookupCallback
+    ) {
+        let ticket = cache.withLockedValue { $0.beginRead(key, fingerprint: fingerprint) }
         // Taken before sending, so expiries converted to local time err early, never late.
         let sentAt = now()
         client.eval(RedisSessionScripts.validateDebounced, keys: [key], arguments: arguments, on: eventLoop) { result in

@@ -21,6 +21,8 @@ struct SessionNearCache {
         var refreshing = false
         /// Index of the key in `keys`, for O(1) random eviction.
         fileprivate var slot = 0
+        /// The token's fingerprint, when the read that stored the entry had one (see ``key(for:)``).
+        fileprivate var fingerprint: TokenFingerprint?
 
         init(identity: SessionIdentity, storedExpiry: Int64, absoluteExpiry: Int64) {
             self.identity = identity
@@ -32,6 +34,7 @@ struct SessionNearCache {
     /// Proof that a read started at a given generation; see ``beginRead(_:)``.
     struct ReadTicket: Equatable {
         let key: String
+        let fingerprint: TokenFingerprint?
         let epoch: UInt64
         let generation: UInt64
     }
@@ -51,6 +54,8 @@ struct SessionNearCache {
     private(set) var isActive = false
     private var entries: [String: Entry] = [:]
     private var keys: [String] = []
+    /// The key of each cached entry stored with a token fingerprint: a hit finds its key without SHA-256.
+    private var keyByFingerprint: [TokenFingerprint: String] = [:]
     /// Bumped by every flush; a ticket from an older epoch never stores.
     private var epoch: UInt64 = 0
     /// Per key with reads in flight: how many, and how often it was invalidated meanwhile.
@@ -68,6 +73,12 @@ struct SessionNearCache {
     func contains(_ key: String, now: Int64) -> Bool {
         guard let entry = entries[key] else { return false }
         return now < entry.storedExpiry && now < entry.absoluteExpiry
+    }
+
+    /// The Redis key of a cached token, found by its fingerprint; nil when the token has no entry (the caller then
+    /// derives the key with SHA-256 and asks Redis).
+    func key(for fingerprint: TokenFingerprint) -> String? {
+        keyByFingerprint[fingerprint]
     }
 
     mutating func lookup(_ key: String, now: Int64) -> Lookup {
@@ -92,11 +103,12 @@ struct SessionNearCache {
     }
 
     /// Call before sending a read whose reply may be cached.
-    mutating func beginRead(_ key: String) -> ReadTicket {
+    /// - Parameter fingerprint: the token's fingerprint, so that a stored entry can be found by ``key(for:)``.
+    mutating func beginRead(_ key: String, fingerprint: TokenFingerprint? = nil) -> ReadTicket {
         var state = reads[key] ?? (0, 0)
         state.count += 1
         reads[key] = state
-        return ReadTicket(key: key, epoch: epoch, generation: state.generation)
+        return ReadTicket(key: key, fingerprint: fingerprint, epoch: epoch, generation: state.generation)
     }
 
     /// Call with every read's outcome (`nil` entry: the session is gone or the read failed). Caches the entry only
@@ -108,7 +120,7 @@ struct SessionNearCache {
             return
         }
         guard isActive, ticket.epoch == epoch, ticket.generation == generation else { return }
-        insert(entry, for: ticket.key)
+        insert(entry, for: ticket.key, fingerprint: ticket.fingerprint)
     }
 
     mutating func invalidate(_ key: String) {
@@ -120,6 +132,7 @@ struct SessionNearCache {
     mutating func invalidateAll() {
         entries.removeAll(keepingCapacity: true)
         keys.removeAll(keepingCapacity: true)
+        keyByFingerprint.removeAll(keepingCapacity: true)
         epoch &+= 1
     }
 
@@ -152,11 +165,13 @@ struct SessionNearCache {
         return state.generation
     }
 
-    private mutating func insert(_ entry: Entry, for key: String) {
+    private mutating func insert(_ entry: Entry, for key: String, fingerprint: TokenFingerprint?) {
         var entry = entry
+        entry.fingerprint = fingerprint
         if let existing = entries[key] {
             entry.slot = existing.slot
             entry.refreshing = existing.refreshing
+            entry.fingerprint = fingerprint ?? existing.fingerprint
         } else {
             if entries.count >= capacity, let victim = keys.randomElement() {
                 // Random eviction: O(1), and no per-hit bookkeeping as LRU would need under the lock.
@@ -165,11 +180,13 @@ struct SessionNearCache {
             entry.slot = keys.count
             keys.append(key)
         }
+        if let fingerprint = entry.fingerprint { keyByFingerprint[fingerprint] = key }
         entries[key] = entry
     }
 
     private mutating func remove(_ key: String) {
         guard let entry = entries.removeValue(forKey: key) else { return }
+        if let fingerprint = entry.fingerprint { keyByFingerprint[fingerprint] = nil }
         let last = keys.removeLast()
         if entry.slot < keys.count {
             keys[entry.slot] = last

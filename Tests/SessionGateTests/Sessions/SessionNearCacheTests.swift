@@ -134,4 +134,48 @@ struct SessionNearCacheTests {
         cache.invalidateAll()
         #expect(cache.count == 0)
     }
+
+    // MARK: - Finding an entry by its token's fingerprint (hits skip SHA-256)
+
+    let tokenA = SessionToken("0123abcd" + String(repeating: "A", count: 43))!
+    let tokenB = SessionToken("0123abcd" + String(repeating: "B", count: 43))!
+
+    func cached(_ key: String, token: SessionToken, in cache: inout SessionNearCache, _ entry: SessionNearCache.Entry) {
+        cache.store(entry, ticket: cache.beginRead(key, fingerprint: TokenFingerprint(token)))
+    }
+
+    @Test func aFingerprintIsStableForOneTokenAndDiffersBetweenTokens() {
+        #expect(TokenFingerprint(tokenA) == TokenFingerprint(SessionToken(tokenA.rawValue)!))
+        #expect(TokenFingerprint(tokenA) != TokenFingerprint(tokenB))
+    }
+
+    @Test func aStoredEntryIsFoundByItsTokensFingerprintOnly() {
+        var cache = activeCache()
+        cached("ka", token: tokenA, in: &cache, entry())
+        #expect(cache.key(for: TokenFingerprint(tokenA)) == "ka")
+        #expect(cache.key(for: TokenFingerprint(tokenB)) == nil, "another token never finds this entry")
+    }
+
+    @Test func invalidationEvictionAndFlushForgetTheFingerprint() {
+        var cache = activeCache(capacity: 1)
+        cached("ka", token: tokenA, in: &cache, entry())
+        cache.invalidate("ka")
+        #expect(cache.key(for: TokenFingerprint(tokenA)) == nil, "an invalidated key is not found by fingerprint")
+
+        cached("ka", token: tokenA, in: &cache, entry())
+        cached("kb", token: tokenB, in: &cache, entry())
+        #expect(cache.key(for: TokenFingerprint(tokenA)) == nil, "the evicted entry's fingerprint is gone")
+        #expect(cache.key(for: TokenFingerprint(tokenB)) == "kb")
+
+        cache.deactivate()
+        #expect(cache.key(for: TokenFingerprint(tokenB)) == nil, "a flush forgets every fingerprint")
+    }
+
+    @Test func aFailedReadForgetsTheFingerprintOfTheEntryItRemoves() {
+        var cache = activeCache()
+        cached("ka", token: tokenA, in: &cache, entry())
+        cache.store(nil, ticket: cache.beginRead("ka", fingerprint: TokenFingerprint(tokenA)))
+        #expect(cache.key(for: TokenFingerprint(tokenA)) == nil)
+        #expect(cache.lookup("ka", now: 0) == .miss)
+    }
 }

@@ -1,0 +1,29 @@
+/// A keyed 128-bit fingerprint of a session token, for finding a token's near-cache entry without hashing it with
+/// SHA-256 on every request.
+///
+/// The Redis key of a session needs SHA-256 of its token (``RedisSessionKeys/session(_:)``, about 4k instructions with
+/// the hex key). A near-cache hit only has to recognise a token it has already validated: two SipHash passes of the
+/// token (Swift's `Hasher`, randomly seeded per process) under two random 64-bit salts drawn at start-up. The salts
+/// never leave the process, so nobody outside can compute a fingerprint, let alone make a forged token collide with
+/// a cached one; and the cache holds fingerprints, never tokens.
+struct TokenFingerprint: Hashable, Sendable {
+    private let high: UInt64
+    private let low: UInt64
+
+    private static let salts = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
+
+    init(_ token: SessionToken) {
+        var text = token.rawValue
+        (high, low) = text.withUTF8 { bytes in
+            let raw = UnsafeRawBufferPointer(bytes)
+            return (Self.hash(raw, salt: Self.salts.0), Self.hash(raw, salt: Self.salts.1))
+        }
+    }
+
+    private static func hash(_ bytes: UnsafeRawBufferPointer, salt: UInt64) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(salt)
+        hasher.combine(bytes: bytes)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+}
