@@ -1,5 +1,3 @@
-import NIOHTTP1
-
 /// The session a request presents: from the cookie, else from the header.
 enum PresentedSession: Equatable {
     case none
@@ -19,12 +17,24 @@ enum PresentedSession: Equatable {
 struct SessionExtractor: Sendable {
     let cookieName: String
     let headerName: String
+    private let headerNameLowercased: String
 
-    func extract(from headers: HTTPHeaders) -> PresentedSession {
-        if let value = cookieValue(in: headers) {
+    init(cookieName: String, headerName: String) {
+        self.cookieName = cookieName
+        self.headerName = headerName
+        self.headerNameLowercased = headerName.lowercased()
+    }
+
+    /// The session on a request as the proxy parsed it: strings are made only for the headers that carry one.
+    func extract(from head: RequestHead) -> PresentedSession {
+        extract(cookieHeaders: head.values(named: "cookie"), sessionHeader: head.firstValue(named: headerNameLowercased))
+    }
+
+    private func extract(cookieHeaders: [String], sessionHeader: String?) -> PresentedSession {
+        if let value = cookieValue(in: cookieHeaders) {
             return SessionToken(value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
         }
-        if let value = headers.first(name: headerName) {
+        if let value = sessionHeader {
             return SessionToken(Substring(value).trimmingSpacesAndTabs()).map { .token($0, fromCookie: false) }
                 ?? .malformed(fromCookie: false)
         }
@@ -32,9 +42,9 @@ struct SessionExtractor: Sendable {
     }
 
     /// The first cookie named ``cookieName`` across all `Cookie` headers (each split on commas as well as
-    /// semicolons, as NIO's `canonicalForm` reads them).
-    func cookieValue(in headers: HTTPHeaders) -> Substring? {
-        for (name, header) in headers where name.equalsHeaderName("cookie") {
+    /// semicolons, as NIO's `canonicalForm` read them).
+    func cookieValue(in cookieHeaders: [String]) -> Substring? {
+        for header in cookieHeaders {
             for part in header.split(separator: ",") {
                 for pair in part.split(separator: ";") {
                     guard let equals = pair.firstIndex(of: "=") else { continue }

@@ -22,12 +22,6 @@ extension ByteBuffer {
         writeStaticString("\r\n")
     }
 
-    /// The last chunk and trailers, ending a chunked body.
-    mutating func writeLastChunk(trailers: HTTPHeaders?) {
-        writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] { writeHeaderLine(name, value) }
-        writeStaticString("\r\n")
-    }
 }
 
 /// Appends bytes to memory reserved in advance (inside `ByteBuffer.writeWithUnsafeMutableBytes`), so a head costs

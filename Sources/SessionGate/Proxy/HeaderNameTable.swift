@@ -18,21 +18,6 @@ struct HeaderNameTable<Value: Sendable>: Sendable {
         self.buckets = buckets
     }
 
-    /// The value for `name` (any case), or nil.
-    func action(for name: String) -> Value? {
-        // Parsed header names are native strings: compare their bytes in place.
-        if let found = name.utf8.withContiguousStorageIfAvailable({ action(for: UnsafeRawBufferPointer($0)) }) {
-            return found
-        }
-        let utf8 = name.utf8
-        let count = utf8.count
-        guard count < buckets.count else { return nil }
-        for entry in buckets[count] where zip(utf8, entry.name).allSatisfy({ $0.asciiLowercased == $1 }) {
-            return entry.value
-        }
-        return nil
-    }
-
     /// The value for a name given as raw bytes (any case), or nil: for heads the proxy passes on as bytes.
     func action(for name: UnsafeRawBufferPointer) -> Value? {
         guard name.count < buckets.count else { return nil }

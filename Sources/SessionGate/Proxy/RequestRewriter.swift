@@ -57,56 +57,83 @@ struct RequestRewriter: Sendable {
     /// The request head for the upstream, as bytes, and whether its body goes in chunks.
     struct UpstreamHead {
         var bytes: ByteBuffer
-        /// The client's body came chunked without a length: it is sent upstream chunked again (NIO's decoder has
-        /// removed the client's framing).
+        /// The client's body is chunked: its framing passes through unchanged (see ``ClientRequestParser``), so the
+        /// head says `Transfer-Encoding: chunked` again (the client's own header is hop-by-hop and dropped).
         var chunkedBody: Bool
     }
 
-    func upstreamHead(for client: HTTPRequestHead, context: Context, allocator: ByteBufferAllocator) -> UpstreamHead {
-        // Options named by `Connection` are rare: collect them only when the header is there.
-        var connectionOptions: [Substring] = []
-        for (name, value) in client.headers where name.utf8.count == 10 && name.equalsHeaderName("connection") {
-            HTTPHeaderRules.appendConnectionOptions(of: value, to: &connectionOptions)
+    /// Copies the request line and every kept header line from the client's bytes, then adds the proxy's headers.
+    /// Strings are made only for the values that are edited (`Cookie` holding the session, `X-Forwarded-For`).
+    func upstreamHead(for client: RequestHead, context: Context, allocator: ByteBufferAllocator) -> UpstreamHead {
+        client.raw.withUnsafeReadableBytes { bytes in
+            // Options named by `Connection` are rare: collect them only when the parser saw some.
+            let connectionOptions = client.hasConnectionOptions ? Self.connectionOptions(client, bytes) : []
+            var host: Range<Int>?
+            var forwardedFor: String?
+            var out = allocator.buffer(capacity: client.raw.readableBytes + 256)
+            Self.writeLine(client.methodRange, " ", client.targetRange, " HTTP/1.1\r\n", from: bytes, into: &out)
+            for field in client.fields {
+                let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
+                let action = requestHeaders.action(for: name)
+                // Read as sent, whether or not the header itself is forwarded.
+                if action == .host, host == nil { host = field.value }
+                if !connectionOptions.isEmpty,
+                    connectionOptions.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
+                {
+                    continue
+                }
+                switch action {
+                case .drop, .connection, .transferEncoding:
+                    continue
+                case .forwardedFor:
+                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
+                    forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+                case .cookie:
+                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
+                    if let kept = withoutSessionCookie(value) {
+                        out.writeHeaderLine(String(decoding: name, as: UTF8.self), kept)
+                    }
+                case .contentLength, .host, nil:
+                    Self.writeLine(field.name, ": ", field.value, "\r\n", from: bytes, into: &out)
+                }
+            }
+            let hostText = host.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+            writeProxyHeaders(
+                into: &out, chunkedBody: client.chunked, forwardedFor: forwardedFor, host: hostText, context: context)
+            return UpstreamHead(bytes: out, chunkedBody: client.chunked)
         }
-        var wasChunked = false
-        var hasContentLength = false
-        var host: String?
-        var forwardedFor: String?
-        var out = allocator.buffer(capacity: 1024)
-        let method = client.method.rawValue
-        out.writeWithUnsafeMutableBytes(minimumWritableBytes: method.utf8.count + client.uri.utf8.count + 11) { memory in
+    }
+
+    /// A line of the upstream's head from two parts of the client's bytes: `method SP target` with the version, or
+    /// `name: value` CRLF (the value's surrounding spaces dropped).
+    private static func writeLine(
+        _ first: Range<Int>, _ separator: StaticString, _ second: Range<Int>, _ end: StaticString,
+        from bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer
+    ) {
+        out.writeWithUnsafeMutableBytes(
+            minimumWritableBytes: first.count + second.count + separator.utf8CodeUnitCount + end.utf8CodeUnitCount
+        ) { memory in
             var writer = RawWriter(memory)
-            writer.append(method)
-            writer.append(" ")
-            writer.append(client.uri)
-            writer.append(" HTTP/1.1\r\n")
+            writer.append(UnsafeRawBufferPointer(rebasing: bytes[first]))
+            writer.append(separator)
+            writer.append(UnsafeRawBufferPointer(rebasing: bytes[second]))
+            writer.append(end)
             return writer.count
         }
-        for (name, value) in client.headers {
-            let action = requestHeaders.action(for: name)
-            // These two read the client's headers as sent, whether or not the header itself is forwarded.
-            if action == .transferEncoding { wasChunked = wasChunked || Self.isChunked(value) }
-            if action == .host, host == nil { host = value }
-            if !connectionOptions.isEmpty, connectionOptions.contains(where: { $0.equalsHeaderNameIgnoringCase(name) }) {
-                continue
-            }
-            switch action {
-            case .drop, .connection, .transferEncoding:
-                continue
-            case .forwardedFor:
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-            case .cookie:
-                if let kept = withoutSessionCookie(value) { out.writeHeaderLine(name, kept) }
-            case .contentLength:
-                hasContentLength = true
-                out.writeHeaderLine(name, value)
-            case .host, nil:
-                out.writeHeaderLine(name, value)
+    }
+
+    /// The lowercase names of the headers the client's `Connection` lists (beyond `close` and `keep-alive`).
+    private static func connectionOptions(_ client: RequestHead, _ bytes: UnsafeRawBufferPointer) -> [[UInt8]] {
+        var options: [[UInt8]] = []
+        for field in client.fields where field.nameLength == 10 && field.nameEquals(bytes, "connection") {
+            field.forEachListElement(bytes) { element in
+                guard !HeaderLine.equalsIgnoringCase(bytes, element, "keep-alive"),
+                    !HeaderLine.equalsIgnoringCase(bytes, element, "close")
+                else { return }
+                options.append(bytes[element].map { $0.asciiLowercased })
             }
         }
-        let chunkedBody = wasChunked && !hasContentLength
-        writeProxyHeaders(into: &out, chunkedBody: chunkedBody, forwardedFor: forwardedFor, host: host, context: context)
-        return UpstreamHead(bytes: out, chunkedBody: chunkedBody)
+        return options
     }
 
     /// The headers the proxy adds (framing, forwarding, request ID, identity) and the blank line, in one capacity
@@ -161,11 +188,6 @@ struct RequestRewriter: Sendable {
             writer.append("\r\n")
             return writer.count
         }
-    }
-
-    /// True when a `Transfer-Encoding` value lists `chunked`.
-    static func isChunked(_ value: String) -> Bool {
-        value.utf8.split(separator: UInt8(ascii: ",")).contains { Substring($0).equalsTrimmedToken("chunked") }
     }
 
     /// A `Cookie` header value without the session cookie, or nil if nothing else was in it.

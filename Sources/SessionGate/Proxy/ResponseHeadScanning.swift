@@ -40,15 +40,8 @@ struct HeadSummary {
                 }
                 chunked = true
             case 10 where header.nameEquals(bytes, "connection"):
-                header.forEachListElement(bytes) { element in
-                    if HeaderLine.equalsIgnoringCase(bytes, element, "close") {
-                        sawClose = true
-                    } else if HeaderLine.equalsIgnoringCase(bytes, element, "keep-alive") {
-                        sawKeepAlive = true
-                    } else {
-                        hasConnectionOptions = true
-                    }
-                }
+                header.readConnectionOptions(
+                    bytes, close: &sawClose, keepAlive: &sawKeepAlive, others: &hasConnectionOptions)
             default:
                 break
             }
@@ -164,6 +157,22 @@ struct HeaderLine {
             while b > a, bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09 { b -= 1 }
             if a < b { body(a..<b) }
             start = end + 1
+        }
+    }
+
+    /// Reads a `Connection` value: sets `close` or `keepAlive` when it lists those, `others` when it names more
+    /// (headers that are hop-by-hop for this message).
+    func readConnectionOptions(
+        _ bytes: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool, others: inout Bool
+    ) {
+        forEachListElement(bytes) { element in
+            if Self.equalsIgnoringCase(bytes, element, "close") {
+                close = true
+            } else if Self.equalsIgnoringCase(bytes, element, "keep-alive") {
+                keepAlive = true
+            } else {
+                others = true
+            }
         }
     }
 

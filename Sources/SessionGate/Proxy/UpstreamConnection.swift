@@ -37,9 +37,6 @@ final class UpstreamConnection {
     private var context: ChannelHandlerContext?
     /// Frames what the upstream sends; the handler feeds it.
     fileprivate var parser = UpstreamResponseParser()
-    /// The request being sent has a chunked body.
-    private var chunkedBody = false
-
     init(channel: Channel, server: Int) {
         self.channel = channel
         self.server = server
@@ -49,30 +46,13 @@ final class UpstreamConnection {
 
     /// Starts a request: its head as written by ``RequestRewriter``.
     func writeHead(_ head: RequestRewriter.UpstreamHead, method: HTTPMethod) {
-        chunkedBody = head.chunkedBody
         parser.expectResponse(toHEAD: method == .HEAD)
         context?.write(NIOAny(head.bytes), promise: nil)
     }
 
+    /// Request body bytes as the client framed them (a chunked body keeps its chunks: see ``ClientRequestParser``).
     func writeBody(_ buffer: ByteBuffer) {
-        guard let context else { return }
-        guard chunkedBody else {
-            context.write(NIOAny(buffer), promise: nil)
-            return
-        }
-        guard buffer.readableBytes > 0 else { return }  // an empty chunk would end the body
-        var header = context.channel.allocator.buffer(capacity: 18)
-        header.writeChunkHeader(size: buffer.readableBytes)
-        context.write(NIOAny(header), promise: nil)
-        context.write(NIOAny(buffer), promise: nil)
-        context.write(NIOAny(ByteBuffer(staticString: "\r\n")), promise: nil)
-    }
-
-    func writeEnd(_ trailers: HTTPHeaders?) {
-        guard chunkedBody, let context else { return }
-        var last = context.channel.allocator.buffer(capacity: 5)
-        last.writeLastChunk(trailers: trailers)
-        context.write(NIOAny(last), promise: nil)
+        context?.write(NIOAny(buffer), promise: nil)
     }
 
     /// How the body of the response being received reaches the client: see ``UpstreamResponseParser/dechunk``.

@@ -70,8 +70,7 @@ struct UpstreamResponseParser {
     }
 
     private var state = State.awaitingHead
-    /// The start of a head that did not arrive in one read.
-    private var partialHead: ByteBuffer?
+    private var heads = HeadCollector(maxBytes: UpstreamResponseParser.maxHeadBytes)
     private var endPending = false
     private var respondingToHEAD = false
     /// Pass only the data of a chunked body, without its framing (for an HTTP/1.0 client). Set per response, after
@@ -111,10 +110,8 @@ struct UpstreamResponseParser {
             }
             return .head(head)
         case .length(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let count = min(remaining, buffer.readableBytes)
-            let slice = buffer.readSlice(length: count)!
-            if count == remaining { endPending = true } else { state = .length(remaining: remaining - count) }
+            guard let (slice, left) = buffer.readBodySlice(remaining: remaining) else { return nil }
+            if left == 0 { endPending = true } else { state = .length(remaining: left) }
             return .body(slice)
         case .untilClose:
             guard buffer.readableBytes > 0 else { return nil }
@@ -148,7 +145,7 @@ struct UpstreamResponseParser {
         case .untilClose:
             state = .awaitingHead
             return .end
-        case .awaitingHead where partialHead == nil:
+        case .awaitingHead where !heads.holdsPartialHead:
             return nil
         default:
             throw ParseError.truncated
@@ -158,49 +155,8 @@ struct UpstreamResponseParser {
     // MARK: - Heads
 
     private mutating func takeHead(_ buffer: inout ByteBuffer) throws -> Head? {
-        if var partial = partialHead {
-            // Rare: the head spans reads. Rescan from just before the new bytes, where its blank line may start.
-            partialHead = nil  // the only reference left, so appending does not copy
-            let from = max(0, partial.readableBytes - 3)
-            partial.writeBuffer(&buffer)
-            guard let length = Self.headLength(partial, from: from) else {
-                guard partial.readableBytes <= Self.maxHeadBytes else { throw ParseError.headTooLarge }
-                partialHead = partial
-                return nil
-            }
-            guard length <= Self.maxHeadBytes else { throw ParseError.headTooLarge }
-            let raw = partial.readSlice(length: length)!
-            // Bytes past the head belong to the body: hand them back.
-            buffer = partial
-            partialHead = nil
-            return try parseHead(raw)
-        }
-        guard let length = Self.headLength(buffer, from: 0) else {
-            guard buffer.readableBytes <= Self.maxHeadBytes else { throw ParseError.headTooLarge }
-            if buffer.readableBytes > 0 { partialHead = buffer }
-            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
-            return nil
-        }
-        guard length <= Self.maxHeadBytes else { throw ParseError.headTooLarge }
-        return try parseHead(buffer.readSlice(length: length)!)
-    }
-
-    /// The length of the head at the start of `buffer` (through its blank line), or nil if it is not all there.
-    private static func headLength(_ buffer: ByteBuffer, from start: Int) -> Int? {
-        buffer.withUnsafeReadableBytes { bytes in
-            var lineStart = start
-            while let lineFeed = ByteScan.index(of: UInt8(ascii: "\n"), in: bytes, from: lineStart) {
-                // A line ends here; the head ends if the next line is empty ("\r\n" or a bare "\n").
-                if lineFeed + 1 < bytes.count, bytes[lineFeed + 1] == UInt8(ascii: "\n") { return lineFeed + 2 }
-                if lineFeed + 2 < bytes.count, bytes[lineFeed + 1] == UInt8(ascii: "\r"),
-                    bytes[lineFeed + 2] == UInt8(ascii: "\n")
-                {
-                    return lineFeed + 3
-                }
-                lineStart = lineFeed + 1
-            }
-            return nil
-        }
+        guard let raw = try heads.take(&buffer, tooLarge: ParseError.headTooLarge) else { return nil }
+        return try parseHead(raw)
     }
 
     private func parseHead(_ raw: ByteBuffer) throws -> Head {

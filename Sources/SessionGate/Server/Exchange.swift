@@ -10,7 +10,7 @@ final class Exchange {
         case complete
     }
 
-    let head: HTTPRequestHead
+    let head: RequestHead
     let route: CompiledRoute
     let presented: PresentedSession
     let id: RequestID
@@ -24,7 +24,7 @@ final class Exchange {
     /// The head sent upstream, once the request is allowed through.
     var upstreamHead: RequestRewriter.UpstreamHead?
     /// Request parts read before an upstream connection was ready (bounded: reads are held meanwhile).
-    var buffered: [HTTPServerRequestPart] = []
+    var buffered: [ClientRequestParser.Event] = []
     var requestComplete = false
     var response: ResponseProgress = .awaitingHead
     /// How the response body is framed for the client, decided when its head arrives.
@@ -41,26 +41,15 @@ final class Exchange {
     var tried = ServerSet()
     var lastFailure: ErrorResponse?
 
-    init(head: HTTPRequestHead, route: CompiledRoute, presented: PresentedSession, requestID: RequestID) {
+    init(head: RequestHead, route: CompiledRoute, presented: PresentedSession, requestID: RequestID) {
         self.head = head
         self.route = route
         self.presented = presented
         self.id = requestID
-        self.keepAlive = head.isKeepAlive
-        // One pass over the headers; the first `Content-Length` and `Expect` count, every `Transfer-Encoding` does.
-        var contentLength: String?
-        var expect: String?
-        var chunked = false
-        for (name, value) in head.headers {
-            switch name.utf8.count {
-            case 14 where contentLength == nil && name.equalsHeaderName("content-length"): contentLength = value
-            case 17 where name.equalsHeaderName("transfer-encoding"): chunked = chunked || RequestRewriter.isChunked(value)
-            case 6 where expect == nil && name.equalsHeaderName("expect"): expect = value
-            default: break
-            }
-        }
-        self.hasBody = (contentLength.flatMap { Int($0) } ?? 0) > 0 || chunked
-        self.expectsContinue = expect?.equalsHeaderName("100-continue") ?? false
+        // Read by the parser in its one pass over the head.
+        self.keepAlive = head.keepAlive
+        self.hasBody = head.hasBody
+        self.expectsContinue = head.expectsContinue
     }
 
     /// A request that may be sent again when a reused upstream connection turned out to be closed before answering:

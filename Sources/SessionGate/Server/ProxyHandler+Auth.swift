@@ -7,8 +7,8 @@ extension ProxyHandler {
     /// Login bodies are a user name and a password: anything larger is refused with 413.
     static let maxBodyBytes = 16 * 1024
 
-    func beginOwnEndpoint(_ head: HTTPRequestHead, endpoint: AuthEndpoint, requestID: RequestID) {
-        let presented = proxy.extractor.extract(from: head.headers)
+    func beginOwnEndpoint(_ head: RequestHead, endpoint: AuthEndpoint, requestID: RequestID) {
+        let presented = proxy.extractor.extract(from: head)
         let exchange = Exchange(head: head, route: .none, presented: presented, requestID: requestID)
         guard let context else { return }
         if exchange.expectsContinue {

@@ -23,10 +23,10 @@ extension ProxyHandler {
         case .user?:
             return identity.map { StableHash.hash($0.userID) }
         case .cookie(let name)?:
-            return SessionExtractor(cookieName: name, headerName: "").cookieValue(in: exchange.head.headers)
+            return SessionExtractor(cookieName: name, headerName: "").cookieValue(in: exchange.head.values(named: "cookie"))
                 .map { StableHash.hash($0) }
         case .header(let name)?:
-            return exchange.head.headers.first(name: name).map { StableHash.hash($0) }
+            return exchange.head.firstValue(named: name.lowercased()).map { StableHash.hash($0) }
         }
     }
 
@@ -58,7 +58,7 @@ extension ProxyHandler {
             exchange.requestComplete
         {
             // The request went out (and its parts with it) on the failed attempt: only a body-less one is resent.
-            exchange.buffered = [.end(nil)]
+            exchange.buffered = [.end]
         }
         connectUpstream(exchange, fresh: false)
     }

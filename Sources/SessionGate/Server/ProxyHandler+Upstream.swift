@@ -47,8 +47,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         for part in exchange.buffered {
             switch part {
             case .body(let buffer): upstream.writeBody(buffer)
-            case .end(let trailers): upstream.writeEnd(trailers)
-            case .head: break
+            case .head, .end: break
             }
         }
         exchange.buffered.removeAll()
@@ -212,7 +211,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 // A kept-alive connection the upstream had already closed: send the request again on a new one
                 // to the same server (this is not the server's fault and uses no retry).
                 exchange.replayed = true
-                exchange.buffered = [.end(nil)]
+                exchange.buffered = [.end]
                 connectUpstream(exchange, fresh: true)
                 return
             }

@@ -5,8 +5,8 @@ import NIOHTTP1
 /// Serves one client connection: routes each request, checks its session, and streams it to an upstream and the
 /// response back.
 ///
-/// The request head is parsed once (by NIO's decoder) and written for the upstream once, as bytes
-/// (``RequestRewriter``). The upstream's response is not decoded: ``UpstreamResponseParser`` frames it, its head is
+/// The request head is parsed once, in place (``ClientRequestParser``), and written for the upstream once, as bytes
+/// (``RequestRewriter``); request bodies pass through as they were read. The upstream's response is not decoded: ``UpstreamResponseParser`` frames it, its head is
 /// rewritten as bytes (``ClientResponseHead``) and bodies pass through as the buffers that were read, with framing
 /// only. Backpressure runs both ways: client reads stop while the upstream cannot take more, upstream reads stop
 /// while the client cannot.
@@ -17,7 +17,9 @@ import NIOHTTP1
 /// It does not parse bodies or cache sessions; choosing a server and retrying on another one is in
 /// `ProxyHandler+Balancing.swift`.
 final class ProxyHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    /// Requests arrive as bytes: ``ClientRequestParser`` frames them here, so the pipeline has no HTTP decoder.
+    typealias InboundIn = ByteBuffer
+    typealias RequestPart = ClientRequestParser.Event
     /// Responses leave as bytes: the proxy's own are written whole, the upstream's pass through (see
     /// ``ClientResponseHead``), so the client pipeline has no response encoder.
     typealias OutboundIn = ByteBuffer
@@ -54,7 +56,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var peerAddress = "unknown"
     private var pendingRead = false
     /// Parts of requests that arrived while an earlier request was still being served (HTTP/1.1 pipelining).
-    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    private var pipelined = CircularBuffer<RequestPart>()
+    private var parser = ClientRequestParser()
     private var drainingPipelined = false
     private var pipelinedScheduled = false
     var upstreamNeedsFlush = false
@@ -78,8 +81,46 @@ final class ProxyHandler: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if case .closing = state { return }
+        var buffer = unwrapInboundIn(data)
+        do {
+            while let part = try parser.next(&buffer) {
+                if case .closing = state { return }
+                receive(part)
+            }
+        } catch let error as ClientRequestParser.ParseError {
+            refuse(error)
+        } catch {
+            closeConnection()
+        }
+    }
+
+    /// A request the parser refused. Said precisely when nothing else is in progress on the connection, then closed
+    /// either way: the stream cannot be trusted past this point.
+    private func refuse(_ error: ClientRequestParser.ParseError) {
+        guard state.isIdle, pipelined.isEmpty else {
+            closeConnection()
+            return
+        }
+        let response: ErrorResponse
+        switch error {
+        case .malformed:
+            response = .badRequest("the request is not valid HTTP/1.1: \(error)")
+        case .headTooLarge:
+            response = ErrorResponse(
+                status: .requestHeaderFieldsTooLarge, error: "request_header_fields_too_large", message: "\(error)")
+        case .unsupportedVersion:
+            response = ErrorResponse(status: .httpVersionNotSupported, error: "http_version_not_supported", message: "\(error)")
+        case .unsupportedTransferCoding:
+            response = ErrorResponse(status: .notImplemented, error: "not_implemented", message: "\(error)")
+        case .malformedChunk:
+            closeConnection()
+            return
+        }
+        writeErrorResponse(response, version: .http1_1, keepAlive: false, extraHeaders: [])
+        state = .closing
+    }
+
+    private func receive(_ part: RequestPart) {
         if !pipelined.isEmpty {
             pipelined.append(part)
         } else if case .head = part, !state.isIdle {
@@ -90,7 +131,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
-    private func handle(_ part: HTTPServerRequestPart) {
+    private func handle(_ part: RequestPart) {
         switch (part, state) {
         case (.head(let head), .idle):
             begin(head)
@@ -105,8 +146,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         case (.body(let buffer), .proxying(_, let upstream)):
             upstream.writeBody(buffer)
             upstreamNeedsFlush = true
-        case (.end(let trailers), .proxying(let exchange, let upstream)):
-            upstream.writeEnd(trailers)
+        case (.end, .proxying(let exchange, let upstream)):
             upstream.flush()
             upstreamNeedsFlush = false
             // A response that completed first has already closed this connection (see `upstream(_:didReceive:)`).
@@ -157,13 +197,6 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if error is HTTPParserError, case .idle = state {
-            // A request the decoder could not parse: say so precisely, then close (the stream is unusable).
-            let response = ErrorResponse.badRequest("the request is not valid HTTP/1.1 (\(error))")
-            writeErrorResponse(response, version: .http1_1, keepAlive: false, extraHeaders: [])
-            state = .closing
-            return
-        }
         closeConnection()
     }
 
@@ -225,8 +258,8 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     // MARK: - A request arrives
 
-    private func begin(_ head: HTTPRequestHead) {
-        let requestID = head.headers.first(name: "x-request-id").flatMap {
+    private func begin(_ head: RequestHead) {
+        let requestID = head.firstValue(named: "x-request-id").flatMap {
             RequestRewriter.isWellFormedRequestID($0) ? RequestID(client: $0) : nil
         } ?? loop.nextRequestID()
         if let problem = RequestTarget.problem(in: head.uri) {
@@ -241,7 +274,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .notFound)
             return
         }
-        let presented = proxy.extractor.extract(from: head.headers)
+        let presented = proxy.extractor.extract(from: head)
         let exchange = Exchange(head: head, route: route, presented: presented, requestID: requestID)
         if route.auth != .public, let refusal = proxy.auth?.csrfRefusal(method: head.method, headers: head.headers, presented: presented) {
             answer(exchange, with: refusal)
@@ -287,12 +320,12 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     /// The client's address: the peer, or with trusted proxies the `X-Forwarded-For` hop they vouch for.
-    func clientAddress(of head: HTTPRequestHead) -> String {
+    func clientAddress(of head: RequestHead) -> String {
         // Without trusted proxies the peer is the client: the `X-Forwarded-For` split is skipped.
         proxy.clientAddresses.trustedProxies.isEmpty
             ? peerAddress
             : proxy.clientAddresses.clientAddress(
-                peer: peerAddress, forwardedFor: head.headers[canonicalForm: "x-forwarded-for"].map(String.init))
+                peer: peerAddress, forwardedFor: head.values(named: "x-forwarded-for"))
     }
 
     static func errorResponse(for kind: AccessDecision.ErrorKind) -> ErrorResponse {

@@ -53,10 +53,8 @@ public final class ProxyServer: Sendable {
                     guard let resources = loops[ObjectIdentifier(channel.eventLoop)]?.value else {
                         preconditionFailure("every event loop of the group has its resources")
                     }
-                    // Requests are decoded by NIO's parser; responses leave as bytes (see `ProxyHandler`), so there
-                    // is no response encoder. ProxyHandler queues pipelined requests itself (see its doc comment).
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    // One handler: requests are framed and responses written as bytes inside `ProxyHandler`, which
+                    // also queues pipelined requests itself (see its doc comment).
                     try channel.pipeline.syncOperations.addHandler(ProxyHandler(proxy: context, loop: resources))
                 }
             }

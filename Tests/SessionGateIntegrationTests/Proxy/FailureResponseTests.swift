@@ -132,4 +132,31 @@ struct FailureResponseTests {
         #expect(answer.hasPrefix("HTTP/1.1 400"), "got: \(answer)")
         #expect(answer.contains("\"error\":\"bad_request\""))
     }
+
+    /// Heads the proxy's parser refuses, each with the status nginx gives it; none reaches the upstream, and the
+    /// smuggling attempt's second request is never served either.
+    static let refusedHeads: [(String, Int, String)] = [
+        ("POST /public/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /public/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+         400, "bad_request"),
+        ("POST /public/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, "bad_request"),
+        ("GET /public/x HTTP/1.1\r\n\r\n", 400, "bad_request"),
+        ("GET /public/x HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400, "bad_request"),
+        ("POST /public/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+        ("GET /public/x HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+        ("GET /public/x HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 70_000) + "\r\n\r\n",
+         431, "request_header_fields_too_large"),
+    ]
+
+    @Test(arguments: refusedHeads)
+    func refusedHeadsGetTheirStatusAndAreNeverForwarded(_ request: String, _ status: Int, _ error: String) async throws {
+        let harness = try await ProxyHarness.start()
+        defer { Task { await harness.stop() } }
+        let answer = try await TestHTTPClient.sendRaw(port: harness.port, request)
+        #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "got: \(answer.prefix(200))")
+        #expect(answer.contains("\"error\":\"\(error)\""), "got: \(answer.prefix(300))")
+        #expect(answer.contains("Connection: close"), "the connection is closed after a refused head")
+        let statusLines = answer.matches(of: /HTTP\/1\.1 \d{3}/).count
+        #expect(statusLines == 1, "exactly one answer: \(answer.prefix(400))")
+        #expect(harness.upstream.requestsServed == 0)
+    }
 }

@@ -10,7 +10,7 @@ struct SessionExtractorTests {
     static let headerToken = "0123abcd" + String(repeating: "H", count: 43)
 
     private func extract(_ headers: [(String, String)]) -> PresentedSession {
-        extractor.extract(from: HTTPHeaders(headers))
+        extractor.extract(from: try! RequestHead.parsing(headers))
     }
 
     private func token(_ text: String, fromCookie: Bool) -> PresentedSession {
@@ -68,8 +68,8 @@ struct SessionExtractorTests {
 
     @Test func configuredNamesAreUsed() {
         let custom = SessionExtractor(cookieName: "sg", headerName: "X-Token")
-        #expect(custom.extract(from: HTTPHeaders([("Cookie", "sg=\(Self.cookieToken)")])) == token(Self.cookieToken, fromCookie: true))
-        #expect(custom.extract(from: HTTPHeaders([("X-Token", Self.headerToken)])) == token(Self.headerToken, fromCookie: false))
-        #expect(custom.extract(from: HTTPHeaders([("Cookie", "session_id=\(Self.cookieToken)")])) == PresentedSession.none)
+        #expect(custom.extract(from: try! RequestHead.parsing([("Cookie", "sg=\(Self.cookieToken)")])) == token(Self.cookieToken, fromCookie: true))
+        #expect(custom.extract(from: try! RequestHead.parsing([("X-Token", Self.headerToken)])) == token(Self.headerToken, fromCookie: false))
+        #expect(custom.extract(from: try! RequestHead.parsing([("Cookie", "session_id=\(Self.cookieToken)")])) == PresentedSession.none)
     }
 }

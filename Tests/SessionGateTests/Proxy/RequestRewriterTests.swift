@@ -15,7 +15,7 @@ struct RequestRewriterTests {
         _ headers: [(String, String)], identity: SessionIdentity? = nil, version: HTTPVersion = .http1_1,
         method: HTTPMethod = .GET, uri: String = "/api/orders?id=1", using rewriter: RequestRewriter? = nil
     ) -> HTTPRequestHead {
-        let client = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers))
+        let client = try! RequestHead.parsing(headers, method: method.rawValue, uri: uri, version: version)
         let context = RequestRewriter.Context(
             peerAddress: "192.0.2.10", clientAddress: "203.0.113.7", requestID: "req-1", identity: identity)
         let written = (rewriter ?? self.rewriter).upstreamHead(for: client, context: context, allocator: ByteBufferAllocator())
@@ -109,10 +109,10 @@ struct RequestRewriterTests {
     @Test func hopByHopHeadersAndThoseNamedInConnectionAreRemoved() {
         let head = rewrite([
             ("Connection", "keep-alive, X-Debug"), ("connection", "x-trace"), ("Keep-Alive", "timeout=5"), ("TE", "trailers"),
-            ("Upgrade", "websocket"), ("Proxy-Connection", "keep-alive"), ("Transfer-Encoding", "gzip"),
+            ("Upgrade", "websocket"), ("Proxy-Connection", "keep-alive"),
             ("Expect", "100-continue"), ("X-Debug", "1"), ("X-Trace", "abc"), ("Accept", "*/*"),
         ])
-        for name in ["Connection", "Keep-Alive", "TE", "Upgrade", "Proxy-Connection", "Transfer-Encoding", "Expect", "X-Debug", "X-Trace"] {
+        for name in ["Connection", "Keep-Alive", "TE", "Upgrade", "Proxy-Connection", "Expect", "X-Debug", "X-Trace"] {
             #expect(head.headers[name].isEmpty, "\(name) was forwarded")
         }
         #expect(head.headers["Accept"] == ["*/*"])

@@ -1,0 +1,84 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client's request head as received: its bytes, and where each part of them is.
+///
+/// ``ClientRequestParser`` checks the head once and records the facts the proxy acts on (framing, keep-alive,
+/// `Expect`); header values are read from the bytes in place and become strings only when something asks for one.
+/// ``RequestRewriter`` copies the lines it keeps straight from ``raw``. The rare paths that want NIO's types (the
+/// `[auth]` endpoints, the origin check) build them with ``headers``.
+struct RequestHead {
+    /// The whole head, from the request line up to and including the blank line.
+    let raw: ByteBuffer
+    let method: HTTPMethod
+    /// The request target, exactly as sent (ASCII: the parser refuses other bytes).
+    let uri: String
+    /// HTTP/1.0 or HTTP/1.1.
+    let version: HTTPVersion
+    /// The method and the target, as offsets into ``raw``.
+    let methodRange: Range<Int>
+    let targetRange: Range<Int>
+    /// Every header line, in order, checked.
+    let fields: [HeaderLine]
+    /// `Content-Length`, when given (never together with a chunked body: the parser refuses that).
+    let contentLength: Int?
+    /// `Transfer-Encoding: chunked`.
+    let chunked: Bool
+    /// Whether the client lets the connection serve another request (its version and `Connection`).
+    let keepAlive: Bool
+    /// `Expect: 100-continue`.
+    let expectsContinue: Bool
+    /// `Connection` names headers besides `close` and `keep-alive`: those are hop-by-hop too.
+    let hasConnectionOptions: Bool
+
+    /// True when a body follows the head.
+    var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
+
+    /// The first value of the header `lowercaseName` (any case in the request), or nil. Allocates only when found.
+    func firstValue(named lowercaseName: String) -> String? {
+        withFields(named: lowercaseName) { bytes, matches in
+            matches.first.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0.value]), as: UTF8.self) }
+        }
+    }
+
+    /// Every value of the header `lowercaseName`, in order; empty (and unallocated) when there is none.
+    func values(named lowercaseName: String) -> [String] {
+        withFields(named: lowercaseName) { bytes, matches in
+            matches.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0.value]), as: UTF8.self) }
+        }
+    }
+
+    /// NIO's form of the headers, built on demand for the paths that are not per-request hot.
+    var headers: HTTPHeaders {
+        raw.withUnsafeReadableBytes { bytes in
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(fields.count)
+            for field in fields {
+                headers.add(
+                    name: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.name]), as: UTF8.self),
+                    value: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self))
+            }
+            return headers
+        }
+    }
+
+    /// Calls `body` with the bytes and the fields named `lowercaseName` (a lazy filter: nothing is collected).
+    private func withFields<Result>(
+        named lowercaseName: String,
+        _ body: (UnsafeRawBufferPointer, LazyFilterSequence<[HeaderLine]>) -> Result
+    ) -> Result {
+        var name = lowercaseName
+        return name.withUTF8 { name in
+            raw.withUnsafeReadableBytes { bytes in
+                body(bytes, fields.lazy.filter { Self.nameMatches(bytes, $0, name) })
+            }
+        }
+    }
+
+    private static func nameMatches(_ bytes: UnsafeRawBufferPointer, _ field: HeaderLine, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard field.nameLength == name.count else { return false }
+        let start = field.line.lowerBound
+        for i in 0..<name.count where bytes[start + i].asciiLowercased != name[i] { return false }
+        return true
+    }
+}
