@@ -111,7 +111,9 @@ struct UpstreamBalancer: Sendable {
         // Copies (reference-counted, not copied storage), so the closure does not read `self` while a pick mutates it.
         let passive = self.passive
         let active = self.active
-        let eligible = { (server: Int) in
+        // A local function, not a closure value: passed only as a non-escaping argument, its captures stay on the
+        // stack (a closure held in a `let` was allocated on every pick).
+        func eligible(_ server: Int) -> Bool {
             !tried.contains(server) && active[server].isHealthy && passive[server].isAvailable(at: now)
         }
         switch strategy {

@@ -36,16 +36,22 @@ struct RequestHead {
 
     /// The first value of the header `lowercaseName` (any case in the request), or nil. Allocates only when found.
     func firstValue(named lowercaseName: String) -> String? {
-        withFields(named: lowercaseName) { bytes, matches in
-            matches.first.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0.value]), as: UTF8.self) }
+        var found: String?
+        forEachValue(named: lowercaseName) { value in
+            found = String(decoding: value, as: UTF8.self)
+            return false
         }
+        return found
     }
 
     /// Every value of the header `lowercaseName`, in order; empty (and unallocated) when there is none.
     func values(named lowercaseName: String) -> [String] {
-        withFields(named: lowercaseName) { bytes, matches in
-            matches.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0.value]), as: UTF8.self) }
+        var values: [String] = []
+        forEachValue(named: lowercaseName) { value in
+            values.append(String(decoding: value, as: UTF8.self))
+            return true
         }
+        return values
     }
 
     /// NIO's form of the headers, built on demand for the paths that are not per-request hot.
@@ -62,15 +68,15 @@ struct RequestHead {
         }
     }
 
-    /// Calls `body` with the bytes and the fields named `lowercaseName` (a lazy filter: nothing is collected).
-    private func withFields<Result>(
-        named lowercaseName: String,
-        _ body: (UnsafeRawBufferPointer, LazyFilterSequence<[HeaderLine]>) -> Result
-    ) -> Result {
+    /// Calls `body` with the value of each field named `lowercaseName`, in order, while it returns true. A plain
+    /// loop with non-escaping closures: nothing is allocated for the search itself.
+    private func forEachValue(named lowercaseName: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
         var name = lowercaseName
-        return name.withUTF8 { name in
+        name.withUTF8 { name in
             raw.withUnsafeReadableBytes { bytes in
-                body(bytes, fields.lazy.filter { Self.nameMatches(bytes, $0, name) })
+                for field in fields where Self.nameMatches(bytes, field, name) {
+                    guard body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) else { return }
+                }
             }
         }
     }

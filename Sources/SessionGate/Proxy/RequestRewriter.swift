@@ -70,7 +70,8 @@ struct RequestRewriter: Sendable {
             let connectionOptions = client.hasConnectionOptions ? Self.connectionOptions(client, bytes) : []
             var host: Range<Int>?
             var forwardedFor: String?
-            var out = allocator.buffer(capacity: client.raw.readableBytes + 256)
+            // Room for the kept lines and the proxy's own headers, so the buffer is not reallocated on the way.
+            var out = allocator.buffer(capacity: client.raw.readableBytes + 512)
             Self.writeLine(client.methodRange, " ", client.targetRange, " HTTP/1.1\r\n", from: bytes, into: &out)
             for field in client.fields {
                 let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
