@@ -14,12 +14,13 @@ final class UpstreamPool {
     private let maxIdle: [Int]
     /// `idle_timeout` per server ID.
     private let idleTimeout: [TimeAmount]
-    /// Oldest first: each list is appended to on release.
-    private var idle: [Int: [UpstreamConnection]] = [:]
+    /// Indexed by server ID, oldest first: each list is appended to on release. An array, not a dictionary: the
+    /// request path looks it up twice per request.
+    private var idle: [[UpstreamConnection]]
     private var sweep: Scheduled<Void>?
     /// Drops a connection that closed while idle; one closure for the pool rather than one per release.
     private lazy var forgetIdle: (UpstreamConnection) -> Void = { [unowned self] closed in
-        self.idle[closed.server]?.removeAll { $0 === closed }
+        self.idle[closed.server].removeAll { $0 === closed }
     }
 
     init(eventLoop: EventLoop, upstreams: [Upstream]) {
@@ -38,36 +39,34 @@ final class UpstreamPool {
         }
         self.maxIdle = maxIdle
         self.idleTimeout = idleTimeout
+        self.idle = Array(repeating: [], count: maxIdle.count)
     }
 
-    /// An idle connection to `server` if one is open, else a new one; `done` runs on this pool's event loop.
-    func acquire(
-        _ server: UpstreamServer, connectTimeout: TimeAmount, fresh: Bool = false,
-        _ done: @escaping (Result<UpstreamConnection, Error>) -> Void
-    ) {
-        // Popped in place (`idle[id]?.popLast()`): copying the list out first would copy its storage each time.
+    /// An idle connection to `server` that is still open, taken out of the pool; nil when there is none (then
+    /// ``connect(_:timeout:_:)``). Synchronous, so the usual request needs no callback.
+    func takeIdle(_ server: UpstreamServer) -> UpstreamConnection? {
+        // Popped in place (`idle[id].popLast()`): copying the list out first would copy its storage each time.
         let oldest = NIODeadline.now() - idleTimeout[server.id]
-        while !fresh, let connection = idle[server.id]?.popLast() {
+        while let connection = idle[server.id].popLast() {
             if connection.idleSince < oldest {
                 // Newest first: every connection left is older still.
                 closeIdle(connection)
                 closeExpired(server.id, olderThan: .distantFuture)
-                break
+                return nil
             }
             if !connection.isClosed && connection.channel.isActive {
                 connection.onIdleClose = nil
                 connection.wasReused = true
-                done(.success(connection))
-                return
+                return connection
             }
         }
-        connect(server, timeout: connectTimeout, done)
+        return nil
     }
 
     /// Returns a connection after a complete exchange; it is closed instead if it cannot be reused.
     func release(_ connection: UpstreamConnection) {
         connection.delegate = nil
-        guard connection.isReusable, !connection.isClosed, idle[connection.server, default: []].count < maxIdle[connection.server]
+        guard connection.isReusable, !connection.isClosed, idle[connection.server].count < maxIdle[connection.server]
         else {
             connection.close()
             return
@@ -75,7 +74,7 @@ final class UpstreamPool {
         connection.resumeReads()
         connection.onIdleClose = forgetIdle
         connection.idleSince = .now()
-        idle[connection.server, default: []].append(connection)
+        idle[connection.server].append(connection)
         if sweep == nil { scheduleSweep() }
     }
 
@@ -86,14 +85,14 @@ final class UpstreamPool {
             guard let self else { return }
             self.sweep = nil
             let now = NIODeadline.now()
-            for server in Array(self.idle.keys) { self.closeExpired(server, olderThan: now - self.idleTimeout[server]) }
-            if self.idle.values.contains(where: { !$0.isEmpty }) { self.scheduleSweep() }
+            for server in self.idle.indices { self.closeExpired(server, olderThan: now - self.idleTimeout[server]) }
+            if self.idle.contains(where: { !$0.isEmpty }) { self.scheduleSweep() }
         }
     }
 
     /// Closes `server`'s idle connections that went idle before `limit` (the front of its list).
     private func closeExpired(_ server: Int, olderThan limit: NIODeadline) {
-        guard let list = idle[server] else { return }
+        let list = idle[server]
         let expired = list.prefix { $0.idleSince < limit }
         guard !expired.isEmpty else { return }
         idle[server] = Array(list.dropFirst(expired.count))
@@ -109,15 +108,16 @@ final class UpstreamPool {
     func closeAll() {
         sweep?.cancel()
         sweep = nil
-        let all = idle.values.flatMap { $0 }
-        idle.removeAll()
+        let all = idle.flatMap { $0 }
+        idle = Array(repeating: [], count: idle.count)
         for connection in all {
             connection.onIdleClose = nil
             connection.close()
         }
     }
 
-    private func connect(
+    /// A new connection to `server`; `done` runs on this pool's event loop.
+    func connect(
         _ server: UpstreamServer, timeout: TimeAmount, _ done: @escaping (Result<UpstreamConnection, Error>) -> Void
     ) {
         let serverID = server.id

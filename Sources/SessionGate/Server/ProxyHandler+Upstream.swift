@@ -9,7 +9,12 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         let upstream = proxy.upstreams[exchange.route.upstreamIndex]
         guard let server = serverForAttempt(exchange, upstream: upstream, sameServer: fresh) else { return }
         state = .connecting(exchange)
-        loop.pool.acquire(server, connectTimeout: upstream.connectTimeout, fresh: fresh) { result in
+        if !fresh, let connection = loop.pool.takeIdle(server) {
+            // The usual case: a kept-alive connection, with no callback to allocate.
+            startProxying(exchange, on: connection, responseTimeout: upstream.responseTimeout)
+            return
+        }
+        loop.pool.connect(server, timeout: upstream.connectTimeout) { result in
             guard case .connecting(let current) = self.state, current === exchange else {
                 // The client went away meanwhile: the connection is still good for someone else.
                 if case .success(let connection) = result { self.loop.pool.release(connection) }
