@@ -147,8 +147,12 @@ final class ProxyHandler: ChannelDuplexHandler {
             upstream.writeBody(buffer)
             upstreamNeedsFlush = true
         case (.end, .proxying(let exchange, let upstream)):
-            upstream.flush()
-            upstreamNeedsFlush = false
+            // Only what the body wrote since the head (which `startProxying` flushed): a bodiless request has
+            // nothing left, and an empty flush still walks the upstream's pipeline.
+            if upstreamNeedsFlush {
+                upstream.flush()
+                upstreamNeedsFlush = false
+            }
             // A response that completed first has already closed this connection (see `upstream(_:didReceive:)`).
             exchange.requestComplete = true
         case (.body(let buffer), .ownEndpoint(let exchange, let endpoint, var body)):
