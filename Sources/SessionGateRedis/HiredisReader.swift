@@ -66,12 +66,55 @@ final class HiredisReader {
     }
 
     /// Converts one reply tree; hiredis caps nesting at a few levels, so recursion depth is bounded.
+    ///
+    /// Every bulk string of the reply is copied into one buffer, then handed out as slices of it: an array reply
+    /// (a session's fields) costs one allocation for all its strings instead of one each. The strings are all written
+    /// before any slice is taken, so no write ever finds the buffer shared (which would copy it).
     private func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+        var strings = allocator.buffer(capacity: Self.stringBytes(in: reply))
+        Self.writeStrings(of: reply, into: &strings)
+        var offset = 0
+        return value(of: reply, strings: strings, offset: &offset)
+    }
+
+    /// The total length of the bulk strings in a reply tree.
+    private static func stringBytes(in reply: UnsafeMutablePointer<redisReply>) -> Int {
         switch reply.pointee.type {
         case REDIS_REPLY_STRING:
-            var buffer = allocator.buffer(capacity: reply.pointee.len)
-            buffer.writeBytes(UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len))
-            return .bulkString(buffer)
+            return reply.pointee.len
+        case REDIS_REPLY_ARRAY:
+            var total = 0
+            for index in 0..<reply.pointee.elements {
+                if let element = reply.pointee.element[index] { total += stringBytes(in: element) }
+            }
+            return total
+        default:
+            return 0
+        }
+    }
+
+    /// Copies the bulk strings of a reply tree, depth first, one after another.
+    private static func writeStrings(of reply: UnsafeMutablePointer<redisReply>, into strings: inout ByteBuffer) {
+        switch reply.pointee.type {
+        case REDIS_REPLY_STRING:
+            strings.writeBytes(UnsafeRawBufferPointer(start: reply.pointee.str, count: reply.pointee.len))
+        case REDIS_REPLY_ARRAY:
+            for index in 0..<reply.pointee.elements {
+                if let element = reply.pointee.element[index] { writeStrings(of: element, into: &strings) }
+            }
+        default:
+            break
+        }
+    }
+
+    /// The value of a reply tree, its bulk strings sliced from `strings` in the order ``writeStrings(of:into:)``
+    /// wrote them.
+    private func value(of reply: UnsafeMutablePointer<redisReply>, strings: ByteBuffer, offset: inout Int) -> RedisValue {
+        switch reply.pointee.type {
+        case REDIS_REPLY_STRING:
+            let length = reply.pointee.len
+            defer { offset += length }
+            return .bulkString(strings.getSlice(at: strings.readerIndex + offset, length: length)!)
         case REDIS_REPLY_STATUS:
             return .simpleString(text(of: reply))
         case REDIS_REPLY_ERROR:
@@ -85,7 +128,7 @@ final class HiredisReader {
             elements.reserveCapacity(reply.pointee.elements)
             for index in 0..<reply.pointee.elements {
                 if let element = reply.pointee.element[index] {
-                    elements.append(convert(element))
+                    elements.append(value(of: element, strings: strings, offset: &offset))
                 } else {
                     elements.append(.null)
                 }

@@ -129,11 +129,12 @@ extension RedisConnection {
         guard let next = state.machine.nextDeadline else {
             return nil
         }
-        if let timer = state.timer {
-            if timer.deadline <= next {
+        // Only the deadline is read: binding the whole tuple would copy (and retain) its scheduled task every time.
+        if let armed = state.timer?.deadline {
+            if armed <= next {
                 return nil
             }
-            timer.task.cancel()
+            state.timer?.task.cancel()
             state.timer = nil
         }
         return next
