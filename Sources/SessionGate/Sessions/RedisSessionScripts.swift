@@ -31,14 +31,15 @@ enum RedisSessionScripts {
         guard let fields = reply.array, fields.count == fieldCount, let userID = fields[0].string,
             let absolute = fields[3].int, let expires = fields[4].int
         else { return nil }
+        let userName = fields[1].string ?? ""
         let roles = fields[2].string ?? ""
         // Values become header values upstream: a record that could split a header (written to Redis by something
         // other than SessionGate) is treated as no session at all.
-        guard SessionIdentity.isHeaderSafe(userID), SessionIdentity.isHeaderSafe(fields[1].string ?? ""),
+        guard SessionIdentity.isHeaderSafe(userID), SessionIdentity.isHeaderSafe(userName),
             SessionIdentity.isHeaderSafe(roles)
         else { return nil }
         return SessionIdentity(
-            userID: userID, userName: fields[1].string ?? "",
+            userID: userID, userName: userName,
             roles: roles.isEmpty ? [] : roles.utf8.split(separator: UInt8(ascii: ",")).map { String(Substring($0)) },
             expiresAt: expires, absoluteExpiresAt: absolute)
     }
