@@ -56,30 +56,37 @@ struct SessionValidationTests {
         // loaded machine must not make the session look refused early.
         let started = ContinuousClock.now
         let token = try await harness.login()
+        // The session was created before the login returned: its absolute expiry is at most 2 s after this.
+        let loggedIn = ContinuousClock.now - started
         let key = harness.sessionKey(token)
 
+        // Judged by when each request was sent and answered, not by how often the loop got round: on a loaded
+        // machine one request can take seconds, which says nothing about the proxy's decision.
         var lastSuccess = Duration.zero
         var firstRefusal: Duration?
-        while ContinuousClock.now - started < .seconds(5) {
+        while ContinuousClock.now - started < loggedIn + .seconds(3) {
+            let sentAt = ContinuousClock.now - started
             let response = try await harness.get("/app/", headers: [("X-Session-ID", token)])
-            let elapsed = ContinuousClock.now - started
+            let answeredAt = ContinuousClock.now - started
             if response.status == 200 {
                 #expect(firstRefusal == nil, "a refused session came back")
-                lastSuccess = elapsed
+                // Sent after the absolute expiry (at most 2 s after the login returned) plus a margin: never served.
+                #expect(sentAt < loggedIn + .milliseconds(2_300), "served a request sent at \(sentAt), logged in at \(loggedIn)")
+                lastSuccess = answeredAt
                 // The TTL never outlives the absolute lifetime.
                 if let ttl = Int(try harness.redis.command("PTTL", key)), ttl > 0 { #expect(ttl <= 2_000) }
             } else {
                 #expect(response.status == 401)
-                if firstRefusal == nil { firstRefusal = elapsed }
+                // Answered before the absolute expiry: must not be refused.
+                #expect(answeredAt >= .milliseconds(1_900), "refused at \(answeredAt), before the absolute expiry")
+                if firstRefusal == nil { firstRefusal = answeredAt }
             }
             try await Task.sleep(for: .milliseconds(200))
         }
 
         // Loose: one request can stall for a second on a loaded machine.
         #expect(lastSuccess > .milliseconds(500), "the session should work while it lives")
-        let refusedAt = try #require(firstRefusal)
-        // Loose above: polls are 200 ms apart and a loaded machine slows each request.
-        #expect(refusedAt >= .milliseconds(1_900) && refusedAt <= .milliseconds(4_500), "refused at \(refusedAt)")
+        #expect(firstRefusal != nil, "the session was never refused")
     }
 
     @Test func anUnusedSessionExpiresAfterTheIdleTimeout() async throws {

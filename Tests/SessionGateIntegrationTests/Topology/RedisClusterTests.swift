@@ -13,7 +13,11 @@ import Testing
 struct RedisClusterTests {
     @Test func clusterKeySlotsMatchTheServer() async throws {
         let file = "sessiongate-keyslot-\(UUID().uuidString).conf"
-        let node = try await RedisServer.start(extraArguments: ["--cluster-enabled", "yes", "--cluster-config-file", file])
+        // An explicit cluster bus port: Redis refuses to start in cluster mode on a port above 55535 otherwise, and
+        // the free port it is given can be that high.
+        let node = try await RedisServer.start(extraArguments: [
+            "--cluster-enabled", "yes", "--cluster-config-file", file, "--cluster-port", String(try freeLoopbackPort()),
+        ])
         defer {
             node.stop()
             unlink(FileManager.default.temporaryDirectory.appendingPathComponent(file).path)
