@@ -46,7 +46,7 @@ enum ClientResponseHead {
         let keepChunkedHeader = head.framing == .chunked && plan.framing == .passThrough
         // Lines only shrink or gain a CR; the status line keeps its length; at most 54 bytes are added after them.
         let bound = head.raw.readableBytes * 2 + 64
-        head.raw.withUnsafeReadableBytes { bytes in
+        _ = head.raw.withUnsafeReadableBytes { bytes in
             out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
                 var writer = RawWriter(memory)
                 var lines = HeadLines(bytes)
