@@ -125,9 +125,10 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             if var head = heldResponseHead {
                 heldResponseHead = nil
                 if exchange.responseFraming == .passThrough && buffer.readableBytes <= Self.maxBodyJoinedToHead {
+                    // Still held: the end usually follows in this read, and then head, body and flush leave in one
+                    // pipeline call (otherwise the read's end writes it).
                     head.writeImmutableBuffer(buffer)
-                    context.write(wrapOutboundOut(head), promise: nil)
-                    if !context.channel.isWritable { connection.holdReads() }
+                    heldResponseHead = head
                     return
                 }
                 context.write(wrapOutboundOut(head), promise: nil)
@@ -143,7 +144,8 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             }
             if !context.channel.isWritable { connection.holdReads() }
         case .end:
-            writeHeldResponseHead()
+            let held = heldResponseHead
+            heldResponseHead = nil
             exchange.response = .complete
             // The server is done with it: its in-flight slot is free before the client can see the end, so a client
             // that sends its next request on receipt never finds its own previous one still counted.
@@ -152,11 +154,18 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 ? ByteBuffer(staticString: "0\r\n\r\n") : context.channel.allocator.buffer(capacity: 0)
             if exchange.requestComplete && exchange.keepAlive {
                 // The usual case needs no future: nothing waits for this write.
-                if last.readableBytes > 0 { context.write(wrapOutboundOut(last), promise: nil) }
-                context.flush()
+                if last.readableBytes > 0 {
+                    if let held { context.write(wrapOutboundOut(held), promise: nil) }
+                    context.writeAndFlush(wrapOutboundOut(last), promise: nil)
+                } else if let held {
+                    context.writeAndFlush(wrapOutboundOut(held), promise: nil)
+                } else {
+                    context.flush()
+                }
                 finish(exchange, upstream: connection, responseWritten: nil)
                 return
             }
+            if let held { context.write(wrapOutboundOut(held), promise: nil) }
             let written = context.writeAndFlush(wrapOutboundOut(last))
             if exchange.requestComplete {
                 finish(exchange, upstream: connection, responseWritten: written)

@@ -61,8 +61,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var drainingPipelined = false
     private var pipelinedScheduled = false
     var upstreamNeedsFlush = false
-    /// A response head not yet passed down, so that a small body read with it leaves in the same buffer (one write
-    /// instead of two). Always written before anything else of the response and at the end of each upstream read.
+    /// A response head not yet passed down, with any small body read with it, so that they leave in one buffer and,
+    /// when the response ends in the same read, in one write-and-flush. Always written before anything else of the
+    /// response, at its end, or at the end of each upstream read.
     var heldResponseHead: ByteBuffer?
     /// The connection's one response timer and the moment it is armed for (see `armResponseTimer(_:)`).
     var responseTimer: Scheduled<Void>?
