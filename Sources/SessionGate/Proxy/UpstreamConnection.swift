@@ -44,10 +44,15 @@ final class UpstreamConnection {
 
     var isWritable: Bool { channel.isWritable }
 
-    /// Starts a request: its head as written by ``RequestRewriter``.
-    func writeHead(_ head: RequestRewriter.UpstreamHead, method: HTTPMethod) {
+    /// Starts a request: its head as written by ``RequestRewriter``; `flush` when nothing else of it follows now
+    /// (one pipeline call instead of a write and a flush).
+    func writeHead(_ head: RequestRewriter.UpstreamHead, method: HTTPMethod, flush: Bool) {
         parser.expectResponse(toHEAD: method == .HEAD)
-        context?.write(NIOAny(head.bytes), promise: nil)
+        if flush {
+            context?.writeAndFlush(NIOAny(head.bytes), promise: nil)
+        } else {
+            context?.write(NIOAny(head.bytes), promise: nil)
+        }
     }
 
     /// Request body bytes as the client framed them (a chunked body keeps its chunks: see ``ClientRequestParser``).

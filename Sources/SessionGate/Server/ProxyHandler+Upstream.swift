@@ -48,15 +48,16 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             // The client waits for this before sending its body; the upstream never sees `Expect`.
             writeContinue(version: exchange.head.version)
         }
-        upstream.writeHead(head, method: exchange.head.method)
-        for part in exchange.buffered {
-            switch part {
-            case .body(let buffer): upstream.writeBody(buffer)
-            case .head, .end: break
+        // A request without buffered body bytes (the usual GET) leaves in one write-and-flush.
+        let hasBufferedBody = exchange.buffered.contains { if case .body = $0 { return true } else { return false } }
+        upstream.writeHead(head, method: exchange.head.method, flush: !hasBufferedBody)
+        if hasBufferedBody {
+            for part in exchange.buffered {
+                if case .body(let buffer) = part { upstream.writeBody(buffer) }
             }
+            upstream.flush()
         }
         exchange.buffered.removeAll()
-        upstream.flush()
         let deadline = NIODeadline.now() + responseTimeout
         exchange.responseDeadline = deadline
         armResponseTimer(deadline)
