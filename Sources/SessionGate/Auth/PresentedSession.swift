@@ -17,17 +17,10 @@ enum PresentedSession: Equatable {
 struct SessionExtractor: Sendable {
     let cookieName: String
     let headerName: String
-    private let headerNameLowercased: String
-
-    init(cookieName: String, headerName: String) {
-        self.cookieName = cookieName
-        self.headerName = headerName
-        self.headerNameLowercased = headerName.lowercased()
-    }
 
     /// The session on a request as the proxy parsed it: strings are made only for the headers that carry one.
     func extract(from head: RequestHead) -> PresentedSession {
-        extract(cookieHeaders: head.values(named: "cookie"), sessionHeader: head.firstValue(named: headerNameLowercased))
+        extract(cookieHeaders: head.values(named: "cookie"), sessionHeader: head.firstValue(named: headerName))
     }
 
     private func extract(cookieHeaders: [String], sessionHeader: String?) -> PresentedSession {

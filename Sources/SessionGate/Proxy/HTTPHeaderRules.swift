@@ -23,26 +23,6 @@ enum HTTPHeaderRules {
     static func isTokenByte(_ b: UInt8) -> Bool { ByteScan.isTokenByte(b) }
 }
 
-extension String {
-    /// True when this header name equals `lowercaseName` ignoring ASCII case, compared on UTF-8 bytes without
-    /// allocating. `lowercaseName` must be lowercase ASCII.
-    @inline(__always)
-    func equalsHeaderName(_ lowercaseName: String) -> Bool {
-        let a = utf8
-        let b = lowercaseName.utf8
-        guard a.count == b.count else { return false }
-        // Native strings (all parsed headers and literals) compare as plain byte buffers.
-        let compared = a.withContiguousStorageIfAvailable { x in
-            b.withContiguousStorageIfAvailable { y in
-                for i in 0..<x.count where x[i].asciiLowercased != y[i] { return false }
-                return true
-            }
-        }
-        if let compared, let equal = compared { return equal }
-        return zip(a, b).allSatisfy { x, y in x.asciiLowercased == y }
-    }
-}
-
 extension UInt8 {
     /// The byte with `A`–`Z` mapped to `a`–`z`; other bytes unchanged.
     @inline(__always)

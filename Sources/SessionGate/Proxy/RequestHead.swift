@@ -34,20 +34,20 @@ struct RequestHead {
     /// True when a body follows the head.
     var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
 
-    /// The first value of the header `lowercaseName` (any case in the request), or nil. Allocates only when found.
-    func firstValue(named lowercaseName: String) -> String? {
+    /// The first value of the header `name` (ASCII case ignored), or nil. Allocates only when found.
+    func firstValue(named name: String) -> String? {
         var found: String?
-        forEachValue(named: lowercaseName) { value in
+        forEachValue(named: name) { value in
             found = String(decoding: value, as: UTF8.self)
             return false
         }
         return found
     }
 
-    /// Every value of the header `lowercaseName`, in order; empty (and unallocated) when there is none.
-    func values(named lowercaseName: String) -> [String] {
+    /// Every value of the header `name` (ASCII case ignored), in order; empty (and unallocated) when there is none.
+    func values(named name: String) -> [String] {
         var values: [String] = []
-        forEachValue(named: lowercaseName) { value in
+        forEachValue(named: name) { value in
             values.append(String(decoding: value, as: UTF8.self))
             return true
         }
@@ -68,10 +68,10 @@ struct RequestHead {
         }
     }
 
-    /// Calls `body` with the value of each field named `lowercaseName`, in order, while it returns true. A plain
-    /// loop with non-escaping closures: nothing is allocated for the search itself.
-    private func forEachValue(named lowercaseName: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
-        var name = lowercaseName
+    /// Calls `body` with the value of each field named `name`, in order, while it returns true. A plain loop with
+    /// non-escaping closures: nothing is allocated for the search itself.
+    private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        var name = name
         name.withUTF8 { name in
             raw.withUnsafeReadableBytes { bytes in
                 for field in fields where Self.nameMatches(bytes, field, name) {
@@ -84,7 +84,7 @@ struct RequestHead {
     private static func nameMatches(_ bytes: UnsafeRawBufferPointer, _ field: HeaderLine, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
         guard field.nameLength == name.count else { return false }
         let start = field.line.lowerBound
-        for i in 0..<name.count where bytes[start + i].asciiLowercased != name[i] { return false }
+        for i in 0..<name.count where bytes[start + i].asciiLowercased != name[i].asciiLowercased { return false }
         return true
     }
 }

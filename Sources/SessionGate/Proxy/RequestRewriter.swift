@@ -54,12 +54,11 @@ struct RequestRewriter: Sendable {
         var identity: SessionIdentity?
     }
 
-    /// The request head for the upstream, as bytes, and whether its body goes in chunks.
+    /// The request head for the upstream, as bytes. A chunked client body keeps its framing (see
+    /// ``ClientRequestParser``), so the head says `Transfer-Encoding: chunked` again (the client's own header is
+    /// hop-by-hop and dropped).
     struct UpstreamHead {
         var bytes: ByteBuffer
-        /// The client's body is chunked: its framing passes through unchanged (see ``ClientRequestParser``), so the
-        /// head says `Transfer-Encoding: chunked` again (the client's own header is hop-by-hop and dropped).
-        var chunkedBody: Bool
     }
 
     /// Copies the request line and every kept header line from the client's bytes, then adds the proxy's headers.
@@ -101,7 +100,7 @@ struct RequestRewriter: Sendable {
             let hostText = host.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
             writeProxyHeaders(
                 into: &out, chunkedBody: client.chunked, forwardedFor: forwardedFor, host: hostText, context: context)
-            return UpstreamHead(bytes: out, chunkedBody: client.chunked)
+            return UpstreamHead(bytes: out)
         }
     }
 

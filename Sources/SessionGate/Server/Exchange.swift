@@ -23,8 +23,9 @@ final class Exchange {
     let expectsContinue: Bool
     /// The head sent upstream, once the request is allowed through.
     var upstreamHead: RequestRewriter.UpstreamHead?
-    /// Request parts read before an upstream connection was ready (bounded: reads are held meanwhile).
-    var buffered: [ClientRequestParser.Event] = []
+    /// Request body bytes read before an upstream connection was ready (bounded: reads are held meanwhile); the end
+    /// of the request is ``requestComplete``.
+    var bufferedBody: [ByteBuffer] = []
     var requestComplete = false
     var response: ResponseProgress = .awaitingHead
     /// How the response body is framed for the client, decided when its head arrives.

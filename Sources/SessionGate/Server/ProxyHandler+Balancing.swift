@@ -26,7 +26,7 @@ extension ProxyHandler {
             return SessionExtractor(cookieName: name, headerName: "").cookieValue(in: exchange.head.values(named: "cookie"))
                 .map { StableHash.hash($0) }
         case .header(let name)?:
-            return exchange.head.firstValue(named: name.lowercased()).map { StableHash.hash($0) }
+            return exchange.head.firstValue(named: name).map { StableHash.hash($0) }
         }
     }
 
@@ -54,12 +54,8 @@ extension ProxyHandler {
             answer(exchange, with: response)
             return
         }
-        if !exchange.buffered.contains(where: { if case .end = $0 { return true } else { return false } }),
-            exchange.requestComplete
-        {
-            // The request went out (and its parts with it) on the failed attempt: only a body-less one is resent.
-            exchange.buffered = [.end]
-        }
+        // Body bytes still buffered were never sent and go with the next attempt; a request whose body already went
+        // out is not retried (`canBeSentAgain`), so nothing has to be rebuilt here.
         connectUpstream(exchange, fresh: false)
     }
 

@@ -49,15 +49,12 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             writeContinue(version: exchange.head.version)
         }
         // A request without buffered body bytes (the usual GET) leaves in one write-and-flush.
-        let hasBufferedBody = exchange.buffered.contains { if case .body = $0 { return true } else { return false } }
-        upstream.writeHead(head, method: exchange.head.method, flush: !hasBufferedBody)
-        if hasBufferedBody {
-            for part in exchange.buffered {
-                if case .body(let buffer) = part { upstream.writeBody(buffer) }
-            }
+        upstream.writeHead(head, method: exchange.head.method, flush: exchange.bufferedBody.isEmpty)
+        if !exchange.bufferedBody.isEmpty {
+            for buffer in exchange.bufferedBody { upstream.writeBody(buffer) }
             upstream.flush()
+            exchange.bufferedBody.removeAll()
         }
-        exchange.buffered.removeAll()
         let deadline = NIODeadline.now() + responseTimeout
         exchange.responseDeadline = deadline
         armResponseTimer(deadline)
@@ -226,7 +223,6 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 // A kept-alive connection the upstream had already closed: send the request again on a new one
                 // to the same server (this is not the server's fault and uses no retry).
                 exchange.replayed = true
-                exchange.buffered = [.end]
                 connectUpstream(exchange, fresh: true)
                 return
             }
@@ -271,7 +267,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     func answer(_ exchange: Exchange, with response: ErrorResponse, clearCookie: Bool = false) {
         releaseServer(exchange, .neutral)
         exchange.responseDeadline = nil
-        exchange.buffered.removeAll()
+        exchange.bufferedBody.removeAll()
         let bodyPending = exchange.hasBody && !exchange.requestComplete
         let keepAlive = exchange.keepAlive && !bodyPending
         exchange.keepAlive = keepAlive

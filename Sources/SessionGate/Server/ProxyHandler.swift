@@ -139,10 +139,9 @@ final class ProxyHandler: ChannelDuplexHandler {
         case (.head, _):
             // Heads reach here only when idle (see `channelRead`); anything else is a broken stream.
             closeConnection()
-        case (.body, .authenticating(let exchange)), (.body, .connecting(let exchange)):
-            exchange.buffered.append(part)
+        case (.body(let buffer), .authenticating(let exchange)), (.body(let buffer), .connecting(let exchange)):
+            exchange.bufferedBody.append(buffer)
         case (.end, .authenticating(let exchange)), (.end, .connecting(let exchange)):
-            exchange.buffered.append(part)
             exchange.requestComplete = true
         case (.body(let buffer), .proxying(_, let upstream)):
             upstream.writeBody(buffer)
@@ -217,7 +216,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         if !pipelined.isEmpty { return true }
         switch state {
         case .authenticating(let exchange), .connecting(let exchange):
-            return !exchange.requestComplete && !exchange.buffered.isEmpty
+            return !exchange.requestComplete && !exchange.bufferedBody.isEmpty
         case .proxying(_, let upstream): return !upstream.isWritable
         case .ownEndpoint(let exchange, _, _): return exchange.requestComplete
         case .idle, .discardingBody, .closing: return false

@@ -114,6 +114,9 @@ struct ClientRequestParserTests {
         #expect(head.expectsContinue)
         #expect(head.values(named: "cookie") == ["a=1", "b=2"])
         #expect(head.firstValue(named: "x-missing") == nil)
+        // The name asked for may be in any case too (configured header names are used as written).
+        #expect(head.values(named: "COOKIE") == ["a=1", "b=2"])
+        #expect(head.firstValue(named: "Content-Lengths") == nil)
         #expect(head.headers["Cookie"] == ["a=1", "b=2"])
         #expect(head.method == .POST)
         #expect(try Self.head("PATCH / HTTP/1.1\r\nHost: h\r\n\r\n").method == .PATCH)
