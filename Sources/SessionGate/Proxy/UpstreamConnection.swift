@@ -86,7 +86,8 @@ final class UpstreamConnection {
 
     fileprivate func attach(_ context: ChannelHandlerContext) { self.context = context }
 
-    fileprivate func read(_ context: ChannelHandlerContext) {
+    /// Asks for the next read (auto-read is off, see `UpstreamPool.connect`), or remembers to once reads resume.
+    fileprivate func readAgainUnlessHeld(_ context: ChannelHandlerContext) {
         if readsHeld { pendingRead = true } else { context.read() }
     }
 
@@ -103,9 +104,8 @@ final class UpstreamConnection {
 }
 
 /// The last handler on an upstream channel: hands responses to the connection's delegate and applies its read hold.
-final class UpstreamConnectionHandler: ChannelDuplexHandler {
+final class UpstreamConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let connection: UpstreamConnection
@@ -134,8 +134,15 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        connection.readAgainUnlessHeld(context)
+        context.fireChannelActive()
+    }
+
+    /// The delegate goes first: it may hold reads (the client cannot take more) before the next one is asked for.
     func channelReadComplete(context: ChannelHandlerContext) {
         connection.delegate?.upstreamDidReadComplete(connection)
+        if !connection.isClosed { connection.readAgainUnlessHeld(context) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -159,8 +166,6 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         if firstError == nil { firstError = error }
         connection.close()
     }
-
-    func read(context: ChannelHandlerContext) { connection.read(context) }
 }
 
 @available(*, unavailable)

@@ -124,6 +124,8 @@ final class UpstreamPool {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // The handler asks for each read itself, see `UpstreamConnectionHandler.channelReadComplete`.
+            .channelOption(.autoRead, value: false)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // No HTTP codec: requests leave as bytes written by `RequestRewriter` and responses are framed

@@ -16,13 +16,12 @@ import NIOHTTP1
 /// something really waits: a pipelined request, a body while the session is checked, a full upstream socket.
 /// It does not parse bodies or cache sessions; choosing a server and retrying on another one is in
 /// `ProxyHandler+Balancing.swift`.
-final class ProxyHandler: ChannelDuplexHandler {
+final class ProxyHandler: ChannelInboundHandler {
     /// Requests arrive as bytes: ``ClientRequestParser`` frames them here, so the pipeline has no HTTP decoder.
     typealias InboundIn = ByteBuffer
     typealias RequestPart = ClientRequestParser.Event
     /// Responses leave as bytes: the proxy's own are written whole, the upstream's pass through (see
     /// ``ClientResponseHead``), so the client pipeline has no response encoder.
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// Where the connection is; transitions are noted on each case.
@@ -170,11 +169,17 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        readAgainUnlessHeld(context)
+        context.fireChannelActive()
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         if upstreamNeedsFlush, case .proxying(_, let upstream) = state {
             upstreamNeedsFlush = false
             upstream.flush()
         }
+        readAgainUnlessHeld(context)
         context.fireChannelReadComplete()
     }
 
@@ -204,11 +209,12 @@ final class ProxyHandler: ChannelDuplexHandler {
         closeConnection()
     }
 
-    /// Holds client reads only when reading more would pile data up: a pipelined request is waiting, a request body
-    /// is already buffered while the session is checked or the upstream connects (the buffer stays one read long),
-    /// or the upstream connection cannot take more (backpressure). A complete request waiting for its answer does not
-    /// hold reads: stopping and restarting them costs two `epoll_ctl` calls, and whatever comes next is queued anyway.
-    func read(context: ChannelHandlerContext) {
+    /// Asks for the next read (auto-read is off, see `ProxyServer`), unless reading more would pile data up: a
+    /// pipelined request is waiting, a request body is already buffered while the session is checked or the upstream
+    /// connects (the buffer stays one read long), or the upstream connection cannot take more (backpressure). Then
+    /// ``resumeReadsIfPossible()`` asks later. A complete request waiting for its answer does not hold reads: stopping
+    /// and restarting them costs two `epoll_ctl` calls, and whatever comes next is queued anyway.
+    private func readAgainUnlessHeld(_ context: ChannelHandlerContext) {
         if shouldHoldReads { pendingRead = true } else { context.read() }
     }
 

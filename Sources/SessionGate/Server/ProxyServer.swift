@@ -48,6 +48,9 @@ public final class ProxyServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // `ProxyHandler` asks for each read itself (see its `channelReadComplete`): the same reads NIO's
+            // auto-read would ask for, without passing every one through the whole pipeline.
+            .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let resources = loops[ObjectIdentifier(channel.eventLoop)]?.value else {
