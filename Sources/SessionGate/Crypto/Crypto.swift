@@ -39,17 +39,8 @@ public enum Crypto {
         }
     }
 
-    /// SHA-256 fetched once: OpenSSL 3's one-shot `SHA256()` looks the algorithm up on every call, which cost more
-    /// than hashing a session token itself.
-    nonisolated(unsafe) private static let sha256Algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
-
     private static func digest(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
-        guard let algorithm = sha256Algorithm,
-            EVP_Digest(input.baseAddress, input.count, out, nil, algorithm, nil) == 1
-        else {
-            _ = SHA256(input.baseAddress, input.count, out)
-            return
-        }
+        sessiongate_sha256(input.baseAddress, input.count, out)
     }
 
     /// True when both byte strings are equal, in time that depends only on their length.
