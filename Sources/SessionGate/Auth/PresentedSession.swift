@@ -18,20 +18,16 @@ struct SessionExtractor: Sendable {
     let cookieName: String
     let headerName: String
 
-    /// The session on a request as the proxy parsed it: strings are made only for the headers that carry one.
+    /// The session on a request as the proxy parsed it: strings are made only for the `Cookie` headers, and for the
+    /// token itself once its bytes have been checked.
     func extract(from head: RequestHead) -> PresentedSession {
-        extract(cookieHeaders: head.values(named: "cookie"), sessionHeader: head.firstValue(named: headerName))
-    }
-
-    private func extract(cookieHeaders: [String], sessionHeader: String?) -> PresentedSession {
+        let cookieHeaders = head.values(named: "cookie")
         if let value = cookieValue(in: cookieHeaders) {
             return SessionToken(value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
         }
-        if let value = sessionHeader {
-            return SessionToken(Substring(value).trimmingSpacesAndTabs()).map { .token($0, fromCookie: false) }
-                ?? .malformed(fromCookie: false)
-        }
-        return .none
+        return head.withFirstValue(named: headerName) { value in
+            SessionToken(bytes: value).map { .token($0, fromCookie: false) } ?? .malformed(fromCookie: false)
+        } ?? .none
     }
 
     /// The first cookie named ``cookieName`` across all `Cookie` headers (each split on commas as well as

@@ -28,6 +28,13 @@ public struct SessionToken: Sendable, Hashable {
 
     private static func isWellFormed(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer(isWellFormed) }
 
+    /// A token read straight from a request's bytes (a header value the parser has already trimmed): checked in
+    /// place, so the only string made is the token's own.
+    init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == Self.length, bytes.withMemoryRebound(to: UInt8.self, Self.isWellFormed) else { return nil }
+        self.rawValue = String(decoding: bytes, as: UTF8.self)
+    }
+
     public init?(_ text: String) { self.init(Substring(text)) }
 
     /// A new token for a user whose keys carry `tag`.

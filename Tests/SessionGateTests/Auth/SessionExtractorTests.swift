@@ -56,6 +56,13 @@ struct SessionExtractorTests {
     @Test func malformedHeader() {
         #expect(extract([("X-Session-ID", "not-a-token")]) == .malformed(fromCookie: false))
         #expect(extract([("X-Session-ID", "Bearer \(Self.headerToken)")]) == .malformed(fromCookie: false))
+        // Checked byte by byte in the request's own bytes: right length but one byte outside the alphabet, a
+        // non-ASCII character, a token with one character too many.
+        let body = String(Self.headerToken.dropLast())
+        #expect(extract([("X-Session-ID", body + "+")]) == .malformed(fromCookie: false))
+        #expect(extract([("X-Session-ID", body + "é")]) == .malformed(fromCookie: false))
+        #expect(extract([("X-Session-ID", String(body.dropLast()) + "é")]) == .malformed(fromCookie: false))
+        #expect(extract([("X-Session-ID", Self.headerToken + "H")]) == .malformed(fromCookie: false))
     }
 
     @Test func nothingPresented() {
