@@ -148,11 +148,11 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             // The server is done with it: its in-flight slot is free before the client can see the end, so a client
             // that sends its next request on receipt never finds its own previous one still counted.
             releaseServer(exchange, .success)
-            let last = exchange.responseFraming == .rechunk
-                ? ByteBuffer(staticString: "0\r\n\r\n") : context.channel.allocator.buffer(capacity: 0)
+            // Only a re-chunked body has bytes left to send: its last chunk.
+            let last: ByteBuffer? = exchange.responseFraming == .rechunk ? ByteBuffer(staticString: "0\r\n\r\n") : nil
             if exchange.requestComplete && exchange.keepAlive {
                 // The usual case needs no future: nothing waits for this write.
-                if last.readableBytes > 0 {
+                if let last {
                     if let held { context.write(wrapOutboundOut(held), promise: nil) }
                     context.writeAndFlush(wrapOutboundOut(last), promise: nil)
                 } else if let held {
@@ -164,7 +164,8 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 return
             }
             if let held { context.write(wrapOutboundOut(held), promise: nil) }
-            let written = context.writeAndFlush(wrapOutboundOut(last))
+            // An empty write when nothing is left: its future says when everything before it has gone.
+            let written = context.writeAndFlush(wrapOutboundOut(last ?? ByteBuffer()))
             if exchange.requestComplete {
                 finish(exchange, upstream: connection, responseWritten: written)
             } else {
