@@ -43,6 +43,49 @@ enum ClientResponseHead {
     static func write(
         _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, clientMinorVersion: Int, into out: inout ByteBuffer
     ) {
+        if head.lineSkips.isUsable && !head.hasConnectionOptions && endsInCRLF(head.raw) {
+            writeInRuns(head, plan: plan, clientMinorVersion: clientMinorVersion, into: &out)
+        } else {
+            writeLineByLine(head, plan: plan, clientMinorVersion: clientMinorVersion, into: &out)
+        }
+    }
+
+    /// The usual head (CRLF line endings, a few hop-by-hop or framing lines, no `Connection` options): the lines
+    /// between the ones to drop are copied as they are, found from ``UpstreamResponseParser/Head/lineSkips``
+    /// without reading the head again.
+    static func writeInRuns(
+        _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, clientMinorVersion: Int, into out: inout ByteBuffer
+    ) {
+        let keepChunkedHeader = head.framing == .chunked && plan.framing == .passThrough
+        let skips = head.lineSkips
+        // Only lines are dropped; the status line keeps its length; at most 54 bytes are added after the lines.
+        let bound = head.raw.readableBytes + 64
+        _ = head.raw.withUnsafeReadableBytes { bytes in
+            out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
+                var writer = RawWriter(memory)
+                // "HTTP/1.x" is 8 bytes; the status code, reason and CRLF follow as received.
+                writer.append(clientMinorVersion >= 1 ? "HTTP/1.1" : "HTTP/1.0")
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[8..<head.headerStart]))
+                var from = head.headerStart
+                for index in 0..<skips.count {
+                    let entry = skips[index]
+                    guard !isKept(entry.kind, head: head, keepChunkedHeader: keepChunkedHeader) else { continue }
+                    writer.append(UnsafeRawBufferPointer(rebasing: bytes[from..<entry.lines.lowerBound]))
+                    from = entry.lines.upperBound
+                }
+                // Up to the blank line, which comes after this hop's own headers.
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[from..<bytes.count - 2]))
+                appendHopHeaders(head, plan: plan, clientMinorVersion: clientMinorVersion, to: &writer)
+                return writer.count
+            }
+        }
+    }
+
+    /// Any head: every line is read again and copied unless dropped, bare LFs become CRLF, and headers the
+    /// `Connection` header names are dropped too.
+    static func writeLineByLine(
+        _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, clientMinorVersion: Int, into out: inout ByteBuffer
+    ) {
         let keepChunkedHeader = head.framing == .chunked && plan.framing == .passThrough
         // Lines only shrink or gain a CR; the status line keeps its length; at most 54 bytes are added after them.
         let bound = head.raw.readableBytes * 2 + 64
@@ -73,18 +116,31 @@ enum ClientResponseHead {
                     }
                 }
                 flush(&run, bytes, &writer)
-                if plan.framing == .rechunk { writer.append("Transfer-Encoding: chunked\r\n") }
-                if head.isInformational {
-                    // An interim response says nothing about the connection.
-                } else if !plan.keepAlive {
-                    writer.append("Connection: close\r\n")
-                } else if clientMinorVersion == 0 {
-                    writer.append("Connection: keep-alive\r\n")
-                }
-                writer.append("\r\n")
+                appendHopHeaders(head, plan: plan, clientMinorVersion: clientMinorVersion, to: &writer)
                 return writer.count
             }
         }
+    }
+
+    /// The framing and `Connection` headers this hop needs, and the blank line.
+    private static func appendHopHeaders(
+        _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, clientMinorVersion: Int, to writer: inout RawWriter
+    ) {
+        if plan.framing == .rechunk { writer.append("Transfer-Encoding: chunked\r\n") }
+        if head.isInformational {
+            // An interim response says nothing about the connection.
+        } else if !plan.keepAlive {
+            writer.append("Connection: close\r\n")
+        } else if clientMinorVersion == 0 {
+            writer.append("Connection: keep-alive\r\n")
+        }
+        writer.append("\r\n")
+    }
+
+    /// Whether the head ends in CRLF CRLF, so the blank line is the last two bytes (with every line ending in CRLF,
+    /// which ``ResponseLineSkips/isUsable`` says).
+    private static func endsInCRLF(_ raw: ByteBuffer) -> Bool {
+        raw.readableBytes >= 4 && raw.getInteger(at: raw.writerIndex - 2, as: UInt16.self) == 0x0D0A
     }
 
     private static func flush(_ run: inout Range<Int>?, _ bytes: UnsafeRawBufferPointer, _ writer: inout RawWriter) {
@@ -101,24 +157,32 @@ enum ClientResponseHead {
         guard let colon = ByteScan.index(of: UInt8(ascii: ":"), in: UnsafeRawBufferPointer(rebasing: bytes[..<line.upperBound]), from: line.lowerBound)
         else { return false }
         let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
-        switch responseHeaders.action(for: name) {
-        case .hopByHop?:
+        guard let kind = responseHeaders.action(for: name) else {
+            return options.isEmpty || !options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
+        }
+        return isKept(kind, head: head, keepChunkedHeader: keepChunkedHeader)
+    }
+
+    /// Whether a hop-by-hop or framing header line reaches the client.
+    private static func isKept(
+        _ kind: ResponseLineSkips.Kind, head: UpstreamResponseParser.Head, keepChunkedHeader: Bool
+    ) -> Bool {
+        switch kind {
+        case .hopByHop:
             return false
         // The framing headers follow the body's framing alone: a `Connection` option naming one cannot remove it.
-        case .transferEncoding?:
+        case .transferEncoding:
             return keepChunkedHeader
-        case .contentLength?:
+        case .contentLength:
             // A length frames only a body that has one (and states it for HEAD and 304).
             switch head.framing {
             case .length, .none: return true
             case .chunked, .untilClose: return false
             }
-        case nil:
-            return options.isEmpty || !options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
         }
     }
 
-    private enum Rule { case hopByHop, transferEncoding, contentLength }
+    private typealias Rule = ResponseLineSkips.Kind
 
     private static let responseHeaders: HeaderNameTable<Rule> = HeaderNameTable(
         [("transfer-encoding", .transferEncoding), ("content-length", .contentLength)]

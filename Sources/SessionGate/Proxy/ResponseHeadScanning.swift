@@ -9,18 +9,25 @@ struct HeadSummary {
     var chunked: Bool?
     var keepAlive = true
     var hasConnectionOptions = false
+    /// The header lines a copy for the client may drop, so that copy need not read the lines again.
+    var lineSkips = ResponseLineSkips()
+    /// Where the header lines start: just after the status line's line ending.
+    var headerStart = 0
 
     init(parsing bytes: UnsafeRawBufferPointer) throws {
         var lines = HeadLines(bytes)
         guard let statusLine = lines.next() else { throw UpstreamResponseParser.ParseError.malformedHead("empty") }
         try parseStatusLine(bytes, statusLine)
+        headerStart = Self.lineEnd(bytes, statusLine, lineSkips: &lineSkips)
         keepAlive = minorVersion == 1
         var sawKeepAlive = false
         var sawClose = false
         while let line = lines.next() {
             guard let header = try HeaderLine(bytes, line) else { break }
+            let lineEnd = Self.lineEnd(bytes, line, lineSkips: &lineSkips)
             switch header.nameLength {
             case 14 where header.nameEquals(bytes, "content-length"):
+                lineSkips.append(line.lowerBound..<lineEnd, .contentLength)
                 let length = try Self.contentLength(bytes, header)
                 if let earlier = contentLength, earlier != length {
                     throw UpstreamResponseParser.ParseError.malformedHead("conflicting Content-Length values")
@@ -39,14 +46,32 @@ struct HeadSummary {
                     throw UpstreamResponseParser.ParseError.malformedHead("unsupported Transfer-Encoding")
                 }
                 chunked = true
+                lineSkips.append(line.lowerBound..<lineEnd, .transferEncoding)
             case 10 where header.nameEquals(bytes, "connection"):
                 header.readConnectionOptions(
                     bytes, close: &sawClose, keepAlive: &sawKeepAlive, others: &hasConnectionOptions)
+                lineSkips.append(line.lowerBound..<lineEnd, .hopByHop)
+            case 2, 6, 7, 10, 16:
+                // The lengths of the other hop-by-hop names: only those lines are looked up.
+                if HTTPHeaderRules.hopByHopTable.action(for: UnsafeRawBufferPointer(rebasing: bytes[header.name])) != nil {
+                    lineSkips.append(line.lowerBound..<lineEnd, .hopByHop)
+                }
             default:
                 break
             }
         }
         if sawClose { keepAlive = false } else if sawKeepAlive { keepAlive = true }
+    }
+
+    /// Where the line that holds `content` ends, line ending included; notes a bare LF, which a copy must rewrite.
+    private static func lineEnd(
+        _ bytes: UnsafeRawBufferPointer, _ content: Range<Int>, lineSkips: inout ResponseLineSkips
+    ) -> Int {
+        if content.upperBound < bytes.count && bytes[content.upperBound] == UInt8(ascii: "\r") {
+            return content.upperBound + 2
+        }
+        lineSkips.noteBareLF()
+        return content.upperBound + 1
     }
 
     /// `HTTP/1.x SP 3DIGIT SP reason`.
@@ -84,6 +109,48 @@ struct HeadSummary {
             length = length * 10 + Int(digit)
         }
         return length
+    }
+}
+
+/// The header lines of a response head that a copy for the client may drop (hop-by-hop and framing headers), in
+/// order, each with its line ending: found while ``HeadSummary`` checks the head, so ``ClientResponseHead`` can copy
+/// the lines between them in a few runs instead of reading every line again. Holds the usual few inline; a head with
+/// more, or with a line ending in a bare LF, is marked ``isUsable`` false and copied line by line.
+struct ResponseLineSkips {
+    enum Kind: UInt8 { case hopByHop, transferEncoding, contentLength }
+
+    struct Entry {
+        var lines: Range<Int>
+        var kind: Kind
+    }
+
+    static let capacity = 4
+    private(set) var count = 0
+    /// False when the runs cannot be copied as they are: too many lines to drop, or a bare LF to rewrite.
+    private(set) var isUsable = true
+    /// Start and end of each entry's lines (heads are at most 64 KiB), kept small: the head this travels in is copied
+    /// on its way from the parser to the proxy.
+    private var bounds = SIMD8<UInt32>()
+    /// Each entry's kind, two bits apiece.
+    private var kinds: UInt8 = 0
+
+    mutating func append(_ lines: Range<Int>, _ kind: Kind) {
+        guard count < Self.capacity else {
+            isUsable = false
+            return
+        }
+        bounds[2 * count] = UInt32(truncatingIfNeeded: lines.lowerBound)
+        bounds[2 * count + 1] = UInt32(truncatingIfNeeded: lines.upperBound)
+        kinds |= kind.rawValue << (2 * count)
+        count += 1
+    }
+
+    mutating func noteBareLF() { isUsable = false }
+
+    subscript(index: Int) -> Entry {
+        Entry(
+            lines: Int(bounds[2 * index])..<Int(bounds[2 * index + 1]),
+            kind: Kind(rawValue: (kinds >> (2 * index)) & 0b11)!)
     }
 }
 

@@ -30,6 +30,10 @@ struct UpstreamResponseParser {
         var keepAlive: Bool
         /// True when `Connection` names headers beyond `close`/`keep-alive`: those are hop-by-hop too.
         var hasConnectionOptions: Bool
+        /// The hop-by-hop and framing header lines in ``raw``, found while the head was checked.
+        var lineSkips = ResponseLineSkips()
+        /// Where the header lines start in ``raw`` (after the status line).
+        var headerStart = 0
 
         /// 1xx: an interim response; the final one follows on the same connection.
         var isInformational: Bool { status >= 100 && status < 200 }
@@ -175,6 +179,7 @@ struct UpstreamResponseParser {
         let keepAlive = summary.keepAlive && framing != .untilClose && !(summary.chunked != nil && summary.contentLength != nil)
         return Head(
             status: summary.status, minorVersion: summary.minorVersion, raw: raw, framing: framing,
-            keepAlive: keepAlive, hasConnectionOptions: summary.hasConnectionOptions)
+            keepAlive: keepAlive, hasConnectionOptions: summary.hasConnectionOptions, lineSkips: summary.lineSkips,
+            headerStart: summary.headerStart)
     }
 }

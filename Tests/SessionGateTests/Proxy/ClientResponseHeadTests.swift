@@ -194,6 +194,50 @@ struct ClientResponseHeadTests {
         #expect(noContent == "HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\n\r\n")
     }
 
+    // MARK: - The two ways of copying
+
+    /// Heads of every shape the fast copy takes (and some it must leave to the line-by-line one).
+    static let variedHeads: [(head: String, fast: Bool)] = [
+        ("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n", true),
+        ("HTTP/1.1 200 OK\r\n\r\n", true),
+        ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", true),
+        ("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", true),
+        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n", true),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n", true),
+        ("HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n", true),
+        ("HTTP/1.1 404 Not Found\r\nKeep-Alive: timeout=5\r\nUpgrade: h2c\r\nTE: trailers\r\nX-B: 2\r\n"
+            + "Content-Length: 2\r\n\r\n", true),
+        ("HTTP/1.1 200 OK\r\nexpect: x\r\nPROXY-CONNECTION: y\r\nDate: z\r\nContent-Length: 2\r\n\r\n", true),
+        // Five lines to drop: more than the inline record holds.
+        ("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: a\r\nUpgrade: b\r\nTE: c\r\nExpect: d\r\n"
+            + "Content-Length: 2\r\n\r\n", false),
+        ("HTTP/1.1 200 OK\nX-A: 1\nContent-Length: 2\n\n", false),
+        ("HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 2\r\n\r\n", false),
+        ("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\n", false),
+        ("HTTP/1.1 200 OK\r\nConnection: X-A\r\nX-A: 1\r\nContent-Length: 2\r\n\r\n", false),
+    ]
+
+    @Test(arguments: variedHeads)
+    func copyingInRunsGivesWhatCopyingLineByLineGives(upstream: String, fast: Bool) throws {
+        for toHEAD in [false, true] {
+            let head = try Self.upstreamHead(upstream, toHEAD: toHEAD)
+            if fast { #expect(head.lineSkips.isUsable && !head.hasConnectionOptions) }
+            for (minor, keepAlive) in [(1, true), (1, false), (0, true), (0, false)] {
+                let plan = ClientResponsePlan(upstream: head.framing, clientMinorVersion: minor, clientKeepAlive: keepAlive)
+                var lineByLine = ByteBuffer()
+                ClientResponseHead.writeLineByLine(head, plan: plan, clientMinorVersion: minor, into: &lineByLine)
+                var chosen = ByteBuffer()
+                ClientResponseHead.write(head, plan: plan, clientMinorVersion: minor, into: &chosen)
+                #expect(String(buffer: chosen) == String(buffer: lineByLine), "HEAD \(toHEAD), HTTP/1.\(minor)")
+                if fast {
+                    var inRuns = ByteBuffer()
+                    ClientResponseHead.writeInRuns(head, plan: plan, clientMinorVersion: minor, into: &inRuns)
+                    #expect(String(buffer: inRuns) == String(buffer: lineByLine), "HEAD \(toHEAD), HTTP/1.\(minor)")
+                }
+            }
+        }
+    }
+
     // MARK: - Plans
 
     @Test func plansForEveryFramingAndClient() {
