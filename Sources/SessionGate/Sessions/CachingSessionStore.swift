@@ -86,8 +86,7 @@ public final class CachingSessionStore: SessionStore {
         let fingerprint = TokenFingerprint(token)
         let now = self.now()
         let (cachedKey, lookup) = cache.withLockedValue { cache -> (String?, SessionNearCache.Lookup) in
-            guard let key = cache.key(for: fingerprint) else { return (nil, .miss) }
-            return (key, cache.lookup(key, now: now))
+            cache.lookup(fingerprint: fingerprint, now: now) ?? (nil, .miss)
         }
         switch lookup {
         case .hit(let identity, let refresh):

@@ -19,8 +19,6 @@ struct SessionNearCache {
         var absoluteExpiry: Int64
         /// A refresh of this entry is in flight; at most one per entry.
         var refreshing = false
-        /// Index of the key in `keys`, for O(1) random eviction.
-        fileprivate var slot = 0
         /// The token's fingerprint, when the read that stored the entry had one (see ``key(for:)``).
         fileprivate var fingerprint: TokenFingerprint?
 
@@ -52,10 +50,13 @@ struct SessionNearCache {
     let idleTimeoutMs: Int64
     let refreshIntervalMs: Int64
     private(set) var isActive = false
-    private var entries: [String: Entry] = [:]
-    private var keys: [String] = []
-    /// The key of each cached entry stored with a token fingerprint: a hit finds its key without SHA-256.
-    private var keyByFingerprint: [TokenFingerprint: String] = [:]
+    /// The cached entries with their keys, in no order: an array, so eviction picks a random one in O(1).
+    private var slots: [(key: String, entry: Entry)] = []
+    /// Where each key's entry is in `slots`.
+    private var slotByKey: [String: Int] = [:]
+    /// Where the entry of each token fingerprint is (entries stored with one): a hit is found without SHA-256, and
+    /// without hashing the longer key string.
+    private var slotByFingerprint: [TokenFingerprint: Int] = [:]
     /// Bumped by every flush; a ticket from an older epoch never stores.
     private var epoch: UInt64 = 0
     /// Per key with reads in flight: how many, and how often it was invalidated meanwhile.
@@ -67,39 +68,51 @@ struct SessionNearCache {
         self.refreshIntervalMs = refreshIntervalMs
     }
 
-    var count: Int { entries.count }
+    var count: Int { slots.count }
 
     /// Whether `key` is cached and not expired, without the side effects of ``lookup(_:now:)``.
     func contains(_ key: String, now: Int64) -> Bool {
-        guard let entry = entries[key] else { return false }
+        guard let slot = slotByKey[key] else { return false }
+        let entry = slots[slot].entry
         return now < entry.storedExpiry && now < entry.absoluteExpiry
     }
 
     /// The Redis key of a cached token, found by its fingerprint; nil when the token has no entry (the caller then
     /// derives the key with SHA-256 and asks Redis).
     func key(for fingerprint: TokenFingerprint) -> String? {
-        keyByFingerprint[fingerprint]
+        slotByFingerprint[fingerprint].map { slots[$0].key }
     }
 
     mutating func lookup(_ key: String, now: Int64) -> Lookup {
-        guard isActive, var entry = entries[key] else { return .miss }
+        guard isActive, let slot = slotByKey[key] else { return .miss }
+        return lookup(slot: slot, now: now)
+    }
+
+    /// ``lookup(_:now:)`` for the entry stored with `fingerprint`, with its key (needed for a refresh); nil when
+    /// no entry has that fingerprint.
+    mutating func lookup(fingerprint: TokenFingerprint, now: Int64) -> (key: String, lookup: Lookup)? {
+        guard let slot = slotByFingerprint[fingerprint] else { return nil }
+        let key = slots[slot].key
+        return (key, isActive ? lookup(slot: slot, now: now) : .miss)
+    }
+
+    private mutating func lookup(slot: Int, now: Int64) -> Lookup {
+        let entry = slots[slot].entry
         guard now < entry.storedExpiry, now < entry.absoluteExpiry else {
-            remove(key)
+            remove(slots[slot].key)
             return .miss
         }
         // The expiry a validation now would set; refresh once the stored one trails it by more than the interval.
         let wanted = min(now + idleTimeoutMs, entry.absoluteExpiry)
         let refresh = !entry.refreshing && wanted - entry.storedExpiry > refreshIntervalMs
-        if refresh {
-            entry.refreshing = true
-            entries[key] = entry
-        }
+        if refresh { slots[slot].entry.refreshing = true }
         return .hit(entry.identity, refresh: refresh)
     }
 
     /// A background refresh ended (whatever its outcome); allows the next one.
     mutating func refreshFinished(_ key: String) {
-        entries[key]?.refreshing = false
+        guard let slot = slotByKey[key] else { return }
+        slots[slot].entry.refreshing = false
     }
 
     /// Call before sending a read whose reply may be cached.
@@ -130,15 +143,15 @@ struct SessionNearCache {
 
     /// Evicts everything and makes every read in flight uncacheable.
     mutating func invalidateAll() {
-        entries.removeAll(keepingCapacity: true)
-        keys.removeAll(keepingCapacity: true)
-        keyByFingerprint.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        slotByKey.removeAll(keepingCapacity: true)
+        slotByFingerprint.removeAll(keepingCapacity: true)
         epoch &+= 1
     }
 
     /// Evicts every entry of a user (used after revoking on this instance, before Redis's own message arrives).
     mutating func invalidate(userID: String) {
-        for (key, entry) in entries where entry.identity.userID == userID {
+        for key in slots.lazy.filter({ $0.entry.identity.userID == userID }).map(\.key) {
             remove(key)
         }
         epoch &+= 1
@@ -168,29 +181,33 @@ struct SessionNearCache {
     private mutating func insert(_ entry: Entry, for key: String, fingerprint: TokenFingerprint?) {
         var entry = entry
         entry.fingerprint = fingerprint
-        if let existing = entries[key] {
-            entry.slot = existing.slot
+        if let slot = slotByKey[key] {
+            let existing = slots[slot].entry
             entry.refreshing = existing.refreshing
             entry.fingerprint = fingerprint ?? existing.fingerprint
-        } else {
-            if entries.count >= capacity, let victim = keys.randomElement() {
-                // Random eviction: O(1), and no per-hit bookkeeping as LRU would need under the lock.
-                remove(victim)
-            }
-            entry.slot = keys.count
-            keys.append(key)
+            if let old = existing.fingerprint, old != entry.fingerprint { slotByFingerprint[old] = nil }
+            slots[slot].entry = entry
+            if let fingerprint = entry.fingerprint { slotByFingerprint[fingerprint] = slot }
+            return
         }
-        if let fingerprint = entry.fingerprint { keyByFingerprint[fingerprint] = key }
-        entries[key] = entry
+        if slots.count >= capacity, let victim = slots.randomElement()?.key {
+            // Random eviction: O(1), and no per-hit bookkeeping as LRU would need under the lock.
+            remove(victim)
+        }
+        let slot = slots.count
+        slots.append((key, entry))
+        slotByKey[key] = slot
+        if let fingerprint = entry.fingerprint { slotByFingerprint[fingerprint] = slot }
     }
 
+    /// Removes `key`'s entry; the last slot moves into its place.
     private mutating func remove(_ key: String) {
-        guard let entry = entries.removeValue(forKey: key) else { return }
-        if let fingerprint = entry.fingerprint { keyByFingerprint[fingerprint] = nil }
-        let last = keys.removeLast()
-        if entry.slot < keys.count {
-            keys[entry.slot] = last
-            entries[last]?.slot = entry.slot
-        }
+        guard let slot = slotByKey.removeValue(forKey: key) else { return }
+        if let fingerprint = slots[slot].entry.fingerprint { slotByFingerprint[fingerprint] = nil }
+        let last = slots.removeLast()
+        guard slot < slots.count else { return }
+        slots[slot] = last
+        slotByKey[last.key] = slot
+        if let fingerprint = last.entry.fingerprint { slotByFingerprint[fingerprint] = slot }
     }
 }

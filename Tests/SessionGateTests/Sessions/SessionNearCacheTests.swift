@@ -171,6 +171,37 @@ struct SessionNearCacheTests {
         #expect(cache.key(for: TokenFingerprint(tokenB)) == nil, "a flush forgets every fingerprint")
     }
 
+    @Test func entriesMovedByARemovalAreStillFoundByKeyAndFingerprint() {
+        let tokenC = SessionToken("0123abcd" + String(repeating: "C", count: 43))!
+        var cache = activeCache()
+        cached("ka", token: tokenA, in: &cache, entry(user: "a"))
+        cached("kb", token: tokenB, in: &cache, entry(user: "b"))
+        cached("kc", token: tokenC, in: &cache, entry(user: "c"))
+        // Removing the first entry moves the last one into its place.
+        cache.invalidate("ka")
+        #expect(cache.count == 2)
+        #expect(cache.lookup(fingerprint: TokenFingerprint(tokenA), now: 0) == nil)
+        for (token, key, user) in [(tokenB, "kb", "b"), (tokenC, "kc", "c")] {
+            guard let found = cache.lookup(fingerprint: TokenFingerprint(token), now: 0) else {
+                Issue.record("\(key) is not found by its fingerprint")
+                continue
+            }
+            #expect(found.key == key)
+            guard case .hit(let identity, _) = found.lookup, case .hit(let byKey, _) = cache.lookup(key, now: 0) else {
+                Issue.record("\(key) is not a hit")
+                continue
+            }
+            #expect(identity.userID == user)
+            #expect(byKey.userID == user)
+        }
+        // An expired entry found by fingerprint is removed and reported as a miss, with its key for the read.
+        let expired = cache.lookup(fingerprint: TokenFingerprint(tokenC), now: 10_000)
+        #expect(expired?.key == "kc")
+        #expect(expired?.lookup == .miss)
+        #expect(cache.lookup(fingerprint: TokenFingerprint(tokenC), now: 0) == nil)
+        #expect(cache.count == 1)
+    }
+
     @Test func aFailedReadForgetsTheFingerprintOfTheEntryItRemoves() {
         var cache = activeCache()
         cached("ka", token: tokenA, in: &cache, entry())
