@@ -10,11 +10,11 @@ extension ProxyHandler {
     func beginOwnEndpoint(_ head: RequestHead, endpoint: AuthEndpoint, requestID: RequestID) {
         let presented = proxy.extractor.extract(from: head)
         let exchange = Exchange(head: head, route: .none, presented: presented, requestID: requestID)
-        guard let context else { return }
+        guard context != nil else { return }
         if exchange.expectsContinue {
             writeContinue(version: head.version)
         }
-        state = .ownEndpoint(exchange, endpoint, body: context.channel.allocator.buffer(capacity: 0))
+        state = .ownEndpoint(exchange, endpoint, body: allocator.buffer(capacity: 0))
     }
 
     func collectBody(_ buffer: ByteBuffer, exchange: Exchange, endpoint: AuthEndpoint, into body: inout ByteBuffer) {

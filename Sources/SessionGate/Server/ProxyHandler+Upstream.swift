@@ -115,7 +115,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             exchange.responseFraming = plan.framing
             if plan.framing == .dechunk { connection.dechunkResponseBody() }
             // What `ClientResponseHead.write` reserves, with room left for a small body read with the head.
-            var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes * 2 + 64)
+            var out = allocator.buffer(capacity: head.raw.readableBytes * 2 + 64)
             ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
             exchange.response = .streaming
             heldResponseHead = out
@@ -132,7 +132,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
                 context.write(wrapOutboundOut(head), promise: nil)
             }
             if exchange.responseFraming == .rechunk {
-                var header = context.channel.allocator.buffer(capacity: 18)
+                var header = allocator.buffer(capacity: 18)
                 header.writeChunkHeader(size: buffer.readableBytes)
                 context.write(wrapOutboundOut(header), promise: nil)
                 context.write(wrapOutboundOut(buffer), promise: nil)
@@ -190,7 +190,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             return
         }
         guard exchange.head.version.minor >= 1 else { return }
-        var out = context.channel.allocator.buffer(capacity: head.raw.readableBytes)
+        var out = allocator.buffer(capacity: head.raw.readableBytes)
         let plan = ClientResponsePlan(keepAlive: true, framing: .passThrough)
         ClientResponseHead.write(head, plan: plan, clientMinorVersion: 1, into: &out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
@@ -297,7 +297,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     @discardableResult
     func writeOwnResponse(_ head: HTTPResponseHead, body: String, closeAfter: Bool) -> EventLoopFuture<Void>? {
         guard let context else { return nil }
-        var out = context.channel.allocator.buffer(capacity: 256 + body.utf8.count)
+        var out = allocator.buffer(capacity: 256 + body.utf8.count)
         out.writeResponseHead(head)
         out.writeString(body)
         let written = context.writeAndFlush(wrapOutboundOut(out))
@@ -311,7 +311,7 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     /// `100 Continue`: the client may send its body.
     func writeContinue(version: HTTPVersion) {
         guard let context else { return }
-        var out = context.channel.allocator.buffer(capacity: 32)
+        var out = allocator.buffer(capacity: 32)
         out.writeResponseHead(HTTPResponseHead(version: version, status: .continue))
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }

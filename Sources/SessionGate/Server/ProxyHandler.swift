@@ -67,6 +67,8 @@ final class ProxyHandler: ChannelInboundHandler {
     /// The connection's one response timer and the moment it is armed for (see `armResponseTimer(_:)`).
     var responseTimer: Scheduled<Void>?
     var responseTimerDeadline: NIODeadline?
+    /// The channel's allocator, read once: asking the channel for it costs a few hundred instructions per request.
+    var allocator = ByteBufferAllocator()
 
     init(proxy: ProxyContext, loop: LoopResources) {
         self.proxy = proxy
@@ -75,6 +77,7 @@ final class ProxyHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         peerAddress = context.channel.remoteAddress?.addressText ?? "unknown"
     }
 
@@ -323,7 +326,7 @@ final class ProxyHandler: ChannelInboundHandler {
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.id, identity: identity)
             exchange.upstreamHead = proxy.rewriter.upstreamHead(
-                for: exchange.head, context: context, allocator: self.context?.channel.allocator ?? ByteBufferAllocator())
+                for: exchange.head, context: context, allocator: allocator)
             exchange.balanceKey = balanceKey(for: exchange, identity: identity, clientAddress: clientAddress)
             connectUpstream(exchange, fresh: false)
         }
