@@ -47,7 +47,7 @@ public enum RedisValue: Sendable, Hashable {
         case .simpleString(let string):
             return Int64(string)
         case .bulkString(let buffer):
-            return Self.parseInt64(buffer.readableBytesView)
+            return buffer.withUnsafeReadableBytes(Self.parseInt64)
         case .null, .error, .array:
             return nil
         }
@@ -56,7 +56,7 @@ public enum RedisValue: Sendable, Hashable {
     /// The elements of an array reply; `nil` for every other case, including a null array.
     /// A decimal integer as `Int64(String)` reads it (optional sign, digits only, no overflow), parsed on the bytes
     /// without building a `String`.
-    static func parseInt64(_ bytes: ByteBufferView) -> Int64? {
+    static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         var index = bytes.startIndex
         guard index < bytes.endIndex else { return nil }
         var negative = false
