@@ -32,7 +32,9 @@ public struct SessionStoreFactory {
                     client: client, keyPrefix: redisConfiguration.keyPrefix, idleTimeout: session.idleTimeout,
                     absoluteTimeout: session.absoluteTimeout, replicaAcks: topology.minReplicasAck,
                     replicaAckTimeout: topology.replicaAckTimeout,
-                    replicaReadRefreshInterval: topology.readFromReplicas ? session.effectiveRefreshInterval : nil)
+                    replicaReadRefreshInterval: topology.readFromReplicas ? session.effectiveRefreshInterval : nil,
+                    // A Cluster runs a script only on keys of one slot; a batch holds any users' sessions.
+                    batchingOn: redisConfiguration.mode == .cluster ? nil : group)
                 return
             }
             // The near-cache: the client's invalidation connection feeds the cache the store serves from.

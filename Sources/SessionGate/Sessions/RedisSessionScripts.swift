@@ -56,6 +56,36 @@ enum RedisSessionScripts {
         idempotent: true
     )
 
+    /// ``validate`` for several sessions in one call, each treated exactly as ``validate`` treats one, at one Redis
+    /// time: the validations a proxy thread is asked for in one event-loop tick share a script call (see
+    /// ``RedisSessionStore``).
+    ///
+    /// KEYS: session keys (repeats allowed), ARGV[1] idle timeout (ms). Returns one entry per key, in order: nil, or
+    /// {user_id, user_name, roles, absolute_expires_at, expires_at}.
+    static let validateEach = RedisScript(
+        """
+        \(now)
+        local out = {}
+        for i, key in ipairs(KEYS) do
+            local s = redis.call('HMGET', key, 'user_id', 'user_name', 'roles', 'absolute_expires_at')
+            local abs = tonumber(s[4])
+            if not s[1] then
+                out[i] = false
+            elseif not abs or now >= abs then
+                redis.call('DEL', key)
+                out[i] = false
+            else
+                local ttl = math.min(tonumber(ARGV[1]), abs - now)
+                redis.call('PEXPIRE', key, ttl)
+                redis.call('HSET', key, 'last_seen_at', now)
+                out[i] = {s[1], s[2], s[3], s[4], string.format('%d', now + ttl)}
+            end
+        end
+        return out
+        """,
+        idempotent: true
+    )
+
     /// The near-cache's validation: like ``validate``, but writes only when the stored expiry has fallen more than
     /// the refresh interval behind, because every write invalidates every instance's cached copy.
     ///

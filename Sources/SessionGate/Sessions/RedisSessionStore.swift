@@ -15,6 +15,9 @@ public final class RedisSessionStore: SessionStore {
     let replicaAckTimeout: TimeAmount
     /// With `read_from_replicas`: the refresh interval (ms) below which a replica's answer is used as is.
     private let replicaRefreshIntervalMs: String?
+    /// Per event loop of the group given at init: the validations of the current tick (see ``ValidationBatch``).
+    /// Empty when validations are not batched.
+    private let batches: [(loop: ObjectIdentifier, batch: NIOLoopBoundBox<ValidationBatch>)]
 
     /// - Parameters:
     ///   - replicaAcks: `min_replicas_ack`: replicas that must acknowledge each session write (0: none).
@@ -22,11 +25,21 @@ public final class RedisSessionStore: SessionStore {
     ///   - replicaReadRefreshInterval: With `read_from_replicas` (and a ``RedisReplicaReading`` client): validation
     ///     reads a replica and goes to the master only on a miss or when the sliding expiry has fallen more than this
     ///     behind. nil: every validation runs on the master.
+    ///   - batchingOn: The proxy's event loops: validations asked for on one of them during one tick go to Redis in
+    ///     one script call (``ValidationBatch``). nil: one call each. Only for a client whose scripts may touch keys
+    ///     of any slot (not a Cluster), and not with replica reads.
     public init(
         client: any RedisCommandRouting, keyPrefix: String, idleTimeout: TimeAmount, absoluteTimeout: TimeAmount,
         replicaAcks: Int = 0, replicaAckTimeout: TimeAmount = .milliseconds(100),
-        replicaReadRefreshInterval: TimeAmount? = nil
+        replicaReadRefreshInterval: TimeAmount? = nil, batchingOn group: EventLoopGroup? = nil
     ) {
+        if let group, replicaReadRefreshInterval == nil {
+            batches = group.makeIterator().map { loop in
+                (ObjectIdentifier(loop), NIOLoopBoundBox.makeBoxSendingValue(ValidationBatch(), eventLoop: loop))
+            }
+        } else {
+            batches = []
+        }
         self.replicaRefreshIntervalMs = replicaReadRefreshInterval.map { String($0.nanoseconds / 1_000_000) }
         self.client = client
         self.keys = RedisSessionKeys(prefix: keyPrefix)
@@ -81,6 +94,43 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private func validateOnMaster(_ key: String, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
+        if !batches.isEmpty, eventLoop.inEventLoop, let box = batch(of: eventLoop) {
+            box.value.add(key, then)
+            if box.value.isFull {
+                sendBatch(box, on: eventLoop)
+            } else if !box.value.sendScheduled {
+                box.value.sendScheduled = true
+                eventLoop.assumeIsolated().execute {
+                    box.value.sendScheduled = false
+                    self.sendBatch(box, on: eventLoop)
+                }
+            }
+            return
+        }
+        validateAlone(key, on: eventLoop, then: then)
+    }
+
+    private func batch(of eventLoop: EventLoop) -> NIOLoopBoundBox<ValidationBatch>? {
+        let id = ObjectIdentifier(eventLoop)
+        for entry in batches where entry.loop == id { return entry.batch }
+        return nil
+    }
+
+    /// Sends what the batch holds: a single validation as ``RedisSessionScripts/validate``, more as one
+    /// ``RedisSessionScripts/validateEach``.
+    private func sendBatch(_ box: NIOLoopBoundBox<ValidationBatch>, on eventLoop: EventLoop) {
+        guard !box.value.isEmpty else { return }
+        let (keys, callbacks) = box.value.take()
+        guard keys.count > 1 else {
+            validateAlone(keys[0], on: eventLoop, then: callbacks[0])
+            return
+        }
+        client.eval(RedisSessionScripts.validateEach, keys: keys, arguments: [idleTimeoutMs], on: eventLoop) { result in
+            ValidationBatch.deliver(result, to: callbacks)
+        }
+    }
+
+    private func validateAlone(_ key: String, on eventLoop: EventLoop, then: @escaping SessionLookupCallback) {
         client.eval(RedisSessionScripts.validate, keys: [key], arguments: [idleTimeoutMs], on: eventLoop) { result in
             switch result {
             case .success(let reply):
