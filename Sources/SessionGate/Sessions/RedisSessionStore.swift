@@ -1,7 +1,8 @@
 import NIOCore
 import SessionGateRedis
 
-/// Sessions in Redis: validation and sliding refresh in one `EVALSHA`, pipelined with other requests' commands.
+/// Sessions in Redis: validation and sliding refresh in one `EVALSHA`, pipelined with other requests' commands; with
+/// `batchingOn`, the validations of one event-loop tick share that `EVALSHA` (``ValidationBatch``).
 ///
 /// The client may be standalone, Sentinel or Cluster (``RedisCommandRouting``): every script's first key carries the
 /// user's hash tag, which routes it. Writes that end or create sessions go through ``evalDurably(_:keys:arguments:)``,
