@@ -20,6 +20,11 @@ struct ValidationBatch {
     var isFull: Bool { keys.count >= Self.maxKeys }
 
     mutating func add(_ key: String, _ callback: @escaping SessionLookupCallback) {
+        if keys.isEmpty {
+            // Room for a usual batch at once, rather than growing 1, 2, 4, 8 ... as it fills.
+            keys.reserveCapacity(16)
+            callbacks.reserveCapacity(16)
+        }
         keys.append(key)
         callbacks.append(callback)
     }
