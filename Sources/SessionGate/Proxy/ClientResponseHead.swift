@@ -43,7 +43,7 @@ enum ClientResponseHead {
     static func write(
         _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, clientMinorVersion: Int, into out: inout ByteBuffer
     ) {
-        if head.lineSkips.isUsable && !head.hasConnectionOptions && endsInCRLF(head.raw) {
+        if head.lineSkips.isUsable && !head.hasConnectionOptions {
             writeInRuns(head, plan: plan, clientMinorVersion: clientMinorVersion, into: &out)
         } else {
             writeLineByLine(head, plan: plan, clientMinorVersion: clientMinorVersion, into: &out)
@@ -137,12 +137,6 @@ enum ClientResponseHead {
         writer.append("\r\n")
     }
 
-    /// Whether the head ends in CRLF CRLF, so the blank line is the last two bytes (with every line ending in CRLF,
-    /// which ``ResponseLineSkips/isUsable`` says).
-    private static func endsInCRLF(_ raw: ByteBuffer) -> Bool {
-        raw.readableBytes >= 4 && raw.getInteger(at: raw.writerIndex - 2, as: UInt16.self) == 0x0D0A
-    }
-
     private static func flush(_ run: inout Range<Int>?, _ bytes: UnsafeRawBufferPointer, _ writer: inout RawWriter) {
         guard let lines = run else { return }
         writer.append(UnsafeRawBufferPointer(rebasing: bytes[lines]))
@@ -157,7 +151,7 @@ enum ClientResponseHead {
         guard let colon = ByteScan.index(of: UInt8(ascii: ":"), in: UnsafeRawBufferPointer(rebasing: bytes[..<line.upperBound]), from: line.lowerBound)
         else { return false }
         let name = UnsafeRawBufferPointer(rebasing: bytes[line.lowerBound..<colon])
-        guard let kind = responseHeaders.action(for: name) else {
+        guard let kind = ResponseLineSkips.kinds.action(for: name) else {
             return options.isEmpty || !options.contains(where: { HeaderNameTable<Void>.equalsIgnoringCase($0, name) })
         }
         return isKept(kind, head: head, keepChunkedHeader: keepChunkedHeader)
@@ -181,12 +175,6 @@ enum ClientResponseHead {
             }
         }
     }
-
-    private typealias Rule = ResponseLineSkips.Kind
-
-    private static let responseHeaders: HeaderNameTable<Rule> = HeaderNameTable(
-        [("transfer-encoding", .transferEncoding), ("content-length", .contentLength)]
-            + HTTPHeaderRules.hopByHop.sorted().map { ($0, .hopByHop) })
 
     /// The lowercase header names listed by the head's `Connection` headers (other than `close`/`keep-alive`).
     private static func connectionOptions(_ bytes: UnsafeRawBufferPointer) -> [[UInt8]] {

@@ -6,9 +6,6 @@ enum HTTPHeaderRules {
         "connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "expect",
     ]
 
-    /// ``hopByHop`` as a table for allocation-free lookups on the hot path.
-    static let hopByHopTable = HeaderNameTable(hopByHop.sorted().map { ($0, ()) })
-
     /// Headers the proxy sets itself; identity headers may not take these names.
     static let reserved: Set<String> = hopByHop.union([
         "host", "content-length", "cookie", "set-cookie", "authorization", "x-forwarded-for", "x-forwarded-proto",

@@ -25,9 +25,10 @@ struct HeadSummary {
         while let line = lines.next() {
             guard let header = try HeaderLine(bytes, line) else { break }
             let lineEnd = Self.lineEnd(bytes, line, lineSkips: &lineSkips)
+            let lineRange = line.lowerBound..<lineEnd
             switch header.nameLength {
             case 14 where header.nameEquals(bytes, "content-length"):
-                lineSkips.append(line.lowerBound..<lineEnd, .contentLength)
+                lineSkips.append(lineRange, .contentLength)
                 let length = try Self.contentLength(bytes, header)
                 if let earlier = contentLength, earlier != length {
                     throw UpstreamResponseParser.ParseError.malformedHead("conflicting Content-Length values")
@@ -46,20 +47,23 @@ struct HeadSummary {
                     throw UpstreamResponseParser.ParseError.malformedHead("unsupported Transfer-Encoding")
                 }
                 chunked = true
-                lineSkips.append(line.lowerBound..<lineEnd, .transferEncoding)
+                lineSkips.append(lineRange, .transferEncoding)
             case 10 where header.nameEquals(bytes, "connection"):
                 header.readConnectionOptions(
                     bytes, close: &sawClose, keepAlive: &sawKeepAlive, others: &hasConnectionOptions)
-                lineSkips.append(line.lowerBound..<lineEnd, .hopByHop)
-            case 2, 6, 7, 10, 16:
-                // The lengths of the other hop-by-hop names: only those lines are looked up.
-                if HTTPHeaderRules.hopByHopTable.action(for: UnsafeRawBufferPointer(rebasing: bytes[header.name])) != nil {
-                    lineSkips.append(line.lowerBound..<lineEnd, .hopByHop)
-                }
+                lineSkips.append(lineRange, .hopByHop)
             default:
-                break
+                // The other hop-by-hop names, from the table both ways of copying share; most lines (`Date`,
+                // `Content-Type`, ...) have a length no name there has, and skip the look-up.
+                if ResponseLineSkips.mayName(length: header.nameLength),
+                    let kind = ResponseLineSkips.kinds.action(for: UnsafeRawBufferPointer(rebasing: bytes[header.name]))
+                {
+                    lineSkips.append(lineRange, kind)
+                }
             }
         }
+        // The blank line is the head's last bytes: a bare LF there must be rewritten too.
+        if bytes.count < 2 || bytes[bytes.count - 2] != UInt8(ascii: "\r") { lineSkips.noteBareLF() }
         if sawClose { keepAlive = false } else if sawKeepAlive { keepAlive = true }
     }
 
@@ -115,9 +119,25 @@ struct HeadSummary {
 /// The header lines of a response head that a copy for the client may drop (hop-by-hop and framing headers), in
 /// order, each with its line ending: found while ``HeadSummary`` checks the head, so ``ClientResponseHead`` can copy
 /// the lines between them in a few runs instead of reading every line again. Holds the usual few inline; a head with
-/// more, or with a line ending in a bare LF, is marked ``isUsable`` false and copied line by line.
+/// more, or with any line (the blank one included) ending in a bare LF, is marked ``isUsable`` false and copied line
+/// by line.
 struct ResponseLineSkips {
     enum Kind: UInt8 { case hopByHop, transferEncoding, contentLength }
+
+    /// The names of the lines a client's copy may drop, by kind: the framing headers, then every hop-by-hop name
+    /// (``HTTPHeaderRules/hopByHop``). Both ways of copying a head classify lines with this one table.
+    static let kinds = HeaderNameTable(names)
+
+    private static let names: [(String, Kind)] =
+        [("transfer-encoding", .transferEncoding), ("content-length", .contentLength)]
+        + HTTPHeaderRules.hopByHop.sorted().map { ($0, .hopByHop) }
+
+    /// Bit n is set when a name in ``kinds`` is n bytes long, so most lines (`Date`, `Content-Type`, ...) skip the
+    /// look-up.
+    private static let nameLengths: UInt64 = names.reduce(0) { $0 | 1 << UInt64($1.0.utf8.count) }
+
+    /// Whether a header name of `length` bytes can be one of ``kinds``.
+    static func mayName(length: Int) -> Bool { length < 64 && nameLengths >> UInt64(length) & 1 == 1 }
 
     struct Entry {
         var lines: Range<Int>
