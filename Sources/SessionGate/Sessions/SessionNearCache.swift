@@ -19,7 +19,7 @@ struct SessionNearCache {
         var absoluteExpiry: Int64
         /// A refresh of this entry is in flight; at most one per entry.
         var refreshing = false
-        /// The token's fingerprint, when the read that stored the entry had one (see ``key(for:)``).
+        /// The token's fingerprint, when the read that stored the entry had one (see ``lookup(fingerprint:now:)``).
         fileprivate var fingerprint: TokenFingerprint?
 
         init(identity: SessionIdentity, storedExpiry: Int64, absoluteExpiry: Int64) {
@@ -77,12 +77,6 @@ struct SessionNearCache {
         return now < entry.storedExpiry && now < entry.absoluteExpiry
     }
 
-    /// The Redis key of a cached token, found by its fingerprint; nil when the token has no entry (the caller then
-    /// derives the key with SHA-256 and asks Redis).
-    func key(for fingerprint: TokenFingerprint) -> String? {
-        slotByFingerprint[fingerprint].map { slots[$0].key }
-    }
-
     mutating func lookup(_ key: String, now: Int64) -> Lookup {
         guard isActive, let slot = slotByKey[key] else { return .miss }
         return lookup(slot: slot, now: now)
@@ -116,7 +110,7 @@ struct SessionNearCache {
     }
 
     /// Call before sending a read whose reply may be cached.
-    /// - Parameter fingerprint: the token's fingerprint, so that a stored entry can be found by ``key(for:)``.
+    /// - Parameter fingerprint: the token's fingerprint, so that a stored entry can be found by ``lookup(fingerprint:now:)``.
     mutating func beginRead(_ key: String, fingerprint: TokenFingerprint? = nil) -> ReadTicket {
         var state = reads[key] ?? (0, 0)
         state.count += 1
