@@ -117,17 +117,21 @@ public final class RedisSessionStore: SessionStore {
         return nil
     }
 
-    /// Sends what the batch holds: a single validation as ``RedisSessionScripts/validate``, more as one
+    /// Sends what the batch holds: a single session as ``RedisSessionScripts/validate``, more as one
     /// ``RedisSessionScripts/validateEach``.
     private func sendBatch(_ box: NIOLoopBoundBox<ValidationBatch>, on eventLoop: EventLoop) {
         guard !box.value.isEmpty else { return }
-        let (keys, callbacks) = box.value.take()
+        let (keys, waiting) = box.value.take()
         guard keys.count > 1 else {
-            validateAlone(keys[0], on: eventLoop, then: callbacks[0])
+            if waiting.count == 1 {
+                validateAlone(keys[0], on: eventLoop, then: waiting[0].callback)
+            } else {
+                validateAlone(keys[0], on: eventLoop) { ValidationBatch.deliver($0, to: waiting) }
+            }
             return
         }
         client.eval(RedisSessionScripts.validateEach, keys: keys, arguments: [idleTimeoutMs], on: eventLoop) { result in
-            ValidationBatch.deliver(result, to: callbacks)
+            ValidationBatch.deliver(result, keyCount: keys.count, to: waiting)
         }
     }
 

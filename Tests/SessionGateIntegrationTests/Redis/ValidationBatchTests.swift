@@ -52,8 +52,10 @@ struct ValidationBatchTests {
                 let keyA = RedisSessionKeys(prefix: "sg:").session(a)
                 try redis.command("PEXPIRE", keyA, "5000")
                 let before = try redis.commandCount("evalsha")
+                let readsBefore = try redis.commandCount("hmget")
                 let results = try await Self.validateInOneTick([a, b, unknown, c, a, d], store: store, loop: loop)
                 #expect(try redis.commandCount("evalsha") - before == 1, "six validations, one script call")
+                #expect(try redis.commandCount("hmget") - readsBefore == 5, "a's second request shares its first's check")
                 #expect(Self.users(results) == ["a", "b", nil, "c", "a", nil])
                 let failures = results.filter { if case .failure = $0 { true } else { false } }
                 #expect(failures.isEmpty, "a missing session is an answer, not a failure")
@@ -61,12 +63,21 @@ struct ValidationBatchTests {
                 #expect(ttl > 29 * 60 * 1000, "the batch refreshed the sliding expiry to the idle timeout")
                 #expect(try redis.command("HGET", keyA, "user_id") == "a")
 
-                // More than a call may hold is split: 64, 64, then the last 2 at the end of the tick.
-                let many = (0..<130).map { [a, b, c][$0 % 3] }
+                // More sessions than a call may hold are split: 64, 64, then the last 2 at the end of the tick.
+                var many = [a, b, c]
+                for index in 3..<130 {
+                    many.append(try await store.create(NewSession(userID: "u\(index)", userName: "", roles: [])).token)
+                }
                 let beforeMany = try redis.commandCount("evalsha")
                 let manyResults = try await Self.validateInOneTick(many, store: store, loop: loop)
                 #expect(try redis.commandCount("evalsha") - beforeMany == 3)
-                #expect(Self.users(manyResults) == (0..<130).map { ["a", "b", "c"][$0 % 3] })
+                #expect(Self.users(manyResults) == ["a", "b", "c"] + (3..<130).map { "u\($0)" })
+
+                // One session asked for four times in a tick: one check, four answers.
+                let (callsBefore, checksBefore) = (try redis.commandCount("evalsha"), try redis.commandCount("hmget"))
+                #expect(Self.users(try await Self.validateInOneTick([a, a, a, a], store: store, loop: loop)) == ["a", "a", "a", "a"])
+                #expect(try redis.commandCount("evalsha") - callsBefore == 1)
+                #expect(try redis.commandCount("hmget") - checksBefore == 1)
             }
         }
     }
