@@ -183,7 +183,7 @@ final class ProxyHandler: ChannelInboundHandler {
             upstream.flush()
         }
         readAgainUnlessHeld(context)
-        context.fireChannelReadComplete()
+        // Not passed on: this handler is the pipeline's last, and the tail does nothing with it but cost a hop.
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -21,9 +21,23 @@ public struct SessionToken: Sendable, Hashable {
 
     private static func isWellFormed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == length else { return false }
-        for index in 0..<tagLength where !isLowerHex(bytes[index]) { return false }
-        for index in tagLength..<length where !isBase64URL(bytes[index]) { return false }
-        return true
+        // Branch-free over the whole token (it is checked on every authenticated request): the AND of each byte's
+        // classes must keep the hex bit for the tag and the base64url bit for the rest.
+        return byteClasses.withUnsafeBufferPointer { classes in
+            var tag: UInt8 = Self.lowerHexBit
+            for index in 0..<tagLength { tag &= classes[Int(bytes[index])] }
+            var rest: UInt8 = Self.base64URLBit
+            for index in tagLength..<length { rest &= classes[Int(bytes[index])] }
+            return tag != 0 && rest != 0
+        }
+    }
+
+    private static let lowerHexBit: UInt8 = 1
+    private static let base64URLBit: UInt8 = 2
+    /// Per byte value: ``lowerHexBit`` and ``base64URLBit`` as they apply.
+    private static let byteClasses: [UInt8] = (0...255).map { value in
+        let byte = UInt8(value)
+        return (isLowerHex(byte) ? lowerHexBit : 0) | (isBase64URL(byte) ? base64URLBit : 0)
     }
 
     private static func isWellFormed(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer(isWellFormed) }

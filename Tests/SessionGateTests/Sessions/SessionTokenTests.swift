@@ -70,6 +70,23 @@ struct SessionTokenTests {
         #expect(SessionToken(text) == nil)
     }
 
+    /// Every byte value, in the tag and in the random part, as checked in a request's bytes: accepted exactly when
+    /// it is in that part's alphabet.
+    @Test func everyByteIsJudgedByItsPartsAlphabet() {
+        let hex = Set("0123456789abcdef".utf8)
+        let base64URL = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let base = Array(Self.fixed.utf8)
+        for value in 0...255 {
+            let byte = UInt8(value)
+            for (position, alphabet) in [(0, hex), (7, hex), (8, base64URL), (30, base64URL), (50, base64URL)] {
+                var bytes = base
+                bytes[position] = byte
+                let accepted = bytes.withUnsafeBytes { SessionToken(bytes: $0) != nil }
+                #expect(accepted == alphabet.contains(byte), "byte \(value) at \(position)")
+            }
+        }
+    }
+
     @Test func hashIsSHA256HexOfTheWholeToken() throws {
         let token = try #require(SessionToken(Self.fixed))
         // printf '0123abcdAAA…A' | sha256sum
