@@ -22,7 +22,7 @@ final class UpstreamConnection {
     let channel: Channel
     let server: Int
     /// The client's handler while it serves that handler's request. Strong, not weak: a weak reference gives the
-    /// handler a side table, which sends every retain and release of it (about 30 per request) down the runtime's slow
+    /// handler a side table, which sends every retain and release of it (several per request) down the runtime's slow
     /// path. Each end of an exchange clears it (the handler when it is done or its client goes, the pool on return,
     /// ``closed(error:)`` after telling it), so the cycle it makes with the handler's state lasts one exchange.
     var delegate: UpstreamConnectionDelegate?
