@@ -53,7 +53,6 @@ public enum RedisValue: Sendable, Hashable {
         }
     }
 
-    /// The elements of an array reply; `nil` for every other case, including a null array.
     /// A decimal integer as `Int64(String)` reads it (optional sign, digits only, no overflow), parsed on the bytes
     /// without building a `String`.
     static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
@@ -81,6 +80,7 @@ public enum RedisValue: Sendable, Hashable {
         return overflow ? nil : positive
     }
 
+    /// The elements of an array reply; `nil` for every other case, including a null array.
     public var array: [RedisValue]? {
         if case .array(let elements) = self {
             return elements
