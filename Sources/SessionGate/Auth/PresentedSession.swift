@@ -18,8 +18,8 @@ struct SessionExtractor: Sendable {
     let cookieName: String
     let headerName: String
 
-    /// The session on a request as the proxy parsed it: strings are made only for the `Cookie` headers, and for the
-    /// token itself once its bytes have been checked.
+    /// The session on a request as the proxy parsed it: strings are made only for the `Cookie` headers; a token in
+    /// the header is checked and copied from the request's bytes in place.
     func extract(from head: RequestHead) -> PresentedSession {
         let cookieHeaders = head.values(named: "cookie")
         if let value = cookieValue(in: cookieHeaders) {

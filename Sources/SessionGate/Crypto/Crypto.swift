@@ -20,9 +20,12 @@ public enum Crypto {
     }
 
     /// SHA-256 of a string's UTF-8 bytes, as lowercase hex.
-    public static func sha256Hex(_ text: String) -> String {
+    public static func sha256Hex(_ text: String) -> String { sha256Hex(text.utf8) }
+
+    /// SHA-256 of bytes, as lowercase hex.
+    public static func sha256Hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA256_DIGEST_LENGTH)) { digest in
-            sha256(text.utf8, into: digest.baseAddress!)
+            sha256(bytes, into: digest.baseAddress!)
             return hex(UnsafeBufferPointer(digest))
         }
     }

@@ -13,9 +13,8 @@ struct RedisSessionKeys: Sendable {
     /// authenticated request (cache hits included), where appends and a separate hex string cost more than the hash.
     func session(_ token: SessionToken) -> String {
         var prefix = self.prefix
-        var raw = token.rawValue
         return prefix.withUTF8 { prefix in
-            raw.withUTF8 { raw in
+            token.withBytes { raw in
                 Crypto.withSHA256(raw) { digest in
                     String(unsafeUninitializedCapacity: prefix.count + SessionToken.tagLength + 5 + 2 * digest.count) { out in
                         var at = 0

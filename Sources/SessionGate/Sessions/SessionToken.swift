@@ -8,15 +8,26 @@ public struct SessionToken: Sendable, Hashable {
     public static let randomLength = 43
     public static let length = tagLength + randomLength
 
+    /// The token's ``length`` ASCII bytes, inline (the rest zero): a token read from a request costs no allocation,
+    /// and passing it along costs no reference counting. The string form is made only when asked for.
+    private var bytes = SIMD64<UInt8>()
+
     /// The token exactly as the client holds it.
-    public let rawValue: String
+    public var rawValue: String { withBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// `body` applied to the token's bytes, without making a string.
+    func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try withUnsafeBytes(of: bytes) { raw in
+            try body(UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Self.length))
+        }
+    }
 
     /// Accepts only well-formed tokens; anything else is rejected without a store lookup.
     public init?(_ text: Substring) {
         // Header values are native strings, so the bytes are contiguous and checked without iterator overhead.
-        let wellFormed = text.utf8.withContiguousStorageIfAvailable(Self.isWellFormed) ?? Self.isWellFormed(Array(text.utf8))
-        guard wellFormed else { return nil }
-        self.rawValue = String(text)
+        let made = text.utf8.withContiguousStorageIfAvailable { SessionToken(checking: UnsafeRawBufferPointer($0)) }
+        guard let token = made ?? Array(text.utf8).withUnsafeBytes(SessionToken.init(checking:)) else { return nil }
+        self = token
     }
 
     private static func isWellFormed(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -40,13 +51,13 @@ public struct SessionToken: Sendable, Hashable {
         return (isLowerHex(byte) ? lowerHexBit : 0) | (isBase64URL(byte) ? base64URLBit : 0)
     }
 
-    private static func isWellFormed(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer(isWellFormed) }
-
     /// A token read straight from a request's bytes (a header value the parser has already trimmed): checked in
-    /// place, so the only string made is the token's own.
-    init?(bytes: UnsafeRawBufferPointer) {
-        guard bytes.count == Self.length, bytes.withMemoryRebound(to: UInt8.self, Self.isWellFormed) else { return nil }
-        self.rawValue = String(decoding: bytes, as: UTF8.self)
+    /// place and copied inline, so no string is made.
+    init?(bytes: UnsafeRawBufferPointer) { self.init(checking: bytes) }
+
+    private init?(checking source: UnsafeRawBufferPointer) {
+        guard source.count == Self.length, source.withMemoryRebound(to: UInt8.self, Self.isWellFormed) else { return nil }
+        withUnsafeMutableBytes(of: &bytes) { $0.copyMemory(from: source) }
     }
 
     public init?(_ text: String) { self.init(Substring(text)) }
@@ -56,13 +67,18 @@ public struct SessionToken: Sendable, Hashable {
         SessionToken(unchecked: tag + Crypto.base64URL(Crypto.randomBytes(32)))
     }
 
-    private init(unchecked: String) { self.rawValue = unchecked }
+    /// A token made here: `text` is a tag and base64url, ``length`` ASCII bytes.
+    private init(unchecked text: String) {
+        var text = text
+        precondition(text.utf8.count == Self.length, "a generated token has \(Self.length) bytes")
+        text.withUTF8 { source in withUnsafeMutableBytes(of: &bytes) { $0.copyMemory(from: UnsafeRawBufferPointer(source)) } }
+    }
 
     /// The user slot tag the token starts with.
     public var tag: Substring { rawValue.prefix(Self.tagLength) }
 
     /// SHA-256 of the whole token, hex: the only form in which a token is stored.
-    public var hashHex: String { Crypto.sha256Hex(rawValue) }
+    public var hashHex: String { withBytes { Crypto.sha256Hex($0) } }
 
     /// The slot tag of a user: all of that user's keys carry it, so they hash to one Cluster slot.
     public static func tag(forUser userID: String) -> String {

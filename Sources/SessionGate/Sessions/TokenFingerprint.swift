@@ -13,8 +13,7 @@ struct TokenFingerprint: Hashable, Sendable {
     private static let salts = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
 
     init(_ token: SessionToken) {
-        var text = token.rawValue
-        (high, low) = text.withUTF8 { bytes in
+        (high, low) = token.withBytes { bytes in
             let raw = UnsafeRawBufferPointer(bytes)
             return (Self.hash(raw, salt: Self.salts.0), Self.hash(raw, salt: Self.salts.1))
         }

@@ -45,6 +45,20 @@ struct SessionTokenTests {
         #expect(randomParts.allSatisfy { lastSymbols.contains($0.last!) })
     }
 
+    /// The token is held as inline bytes: whichever way it was read, it is the same token, its text and hash are the
+    /// client's, and one differing byte (the last) makes another token.
+    @Test func tokenFromBytesEqualsTokenFromText() throws {
+        let fromText = try #require(SessionToken(Self.fixed))
+        let fromBytes = try #require(Array(Self.fixed.utf8).withUnsafeBytes { SessionToken(bytes: $0) })
+        #expect(fromBytes == fromText)
+        #expect(fromBytes.hashValue == fromText.hashValue)
+        #expect(fromBytes.rawValue == Self.fixed)
+        #expect(fromBytes.hashHex == Crypto.sha256Hex(Self.fixed))
+        let other = try #require(SessionToken(String(Self.fixed.dropLast()) + "B"))
+        #expect(other != fromText)
+        #expect(Set([fromText, fromBytes, other]).count == 2)
+    }
+
     @Test func acceptsAWellFormedToken() throws {
         let token = try #require(SessionToken(Self.fixed))
         #expect(token.rawValue == Self.fixed)
