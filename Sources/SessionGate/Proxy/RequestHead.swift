@@ -7,7 +7,10 @@ import NIOHTTP1
 /// `Expect`); header values are read from the bytes in place and become strings only when something asks for one.
 /// ``RequestRewriter`` copies the lines it keeps straight from ``raw``. The rare paths that want NIO's types (the
 /// `[auth]` endpoints, the origin check) build them with ``headers``.
-struct RequestHead {
+///
+/// A class, immutable: a head is handed from the parser's event to the handler to its ``Exchange``, and each hand-over
+/// of a struct this size would retain and release its buffer, target and field list one by one.
+final class RequestHead: Sendable {
     /// The whole head, from the request line up to and including the blank line.
     let raw: ByteBuffer
     let method: HTTPMethod
@@ -30,6 +33,25 @@ struct RequestHead {
     let expectsContinue: Bool
     /// `Connection` names headers besides `close` and `keep-alive`: those are hop-by-hop too.
     let hasConnectionOptions: Bool
+
+    init(
+        raw: ByteBuffer, method: HTTPMethod, uri: String, version: HTTPVersion, methodRange: Range<Int>,
+        targetRange: Range<Int>, fields: [HeaderLine], contentLength: Int?, chunked: Bool, keepAlive: Bool,
+        expectsContinue: Bool, hasConnectionOptions: Bool
+    ) {
+        self.raw = raw
+        self.method = method
+        self.uri = uri
+        self.version = version
+        self.methodRange = methodRange
+        self.targetRange = targetRange
+        self.fields = fields
+        self.contentLength = contentLength
+        self.chunked = chunked
+        self.keepAlive = keepAlive
+        self.expectsContinue = expectsContinue
+        self.hasConnectionOptions = hasConnectionOptions
+    }
 
     /// True when a body follows the head.
     var hasBody: Bool { chunked || (contentLength ?? 0) > 0 }
