@@ -1,9 +1,17 @@
-/// A route ready for matching: its upstream resolved to an index at config load.
-struct CompiledRoute: Sendable {
+/// A route ready for matching: its upstream resolved to an index at config load. A class, built once: each request
+/// refers to its route with one retain.
+final class CompiledRoute: Sendable {
     let path: String
     let upstreamIndex: Int
     let auth: RouteAuth
     let roles: [String]
+
+    init(path: String, upstreamIndex: Int, auth: RouteAuth, roles: [String]) {
+        self.path = path
+        self.upstreamIndex = upstreamIndex
+        self.auth = auth
+        self.roles = roles
+    }
 
     /// Stands in for the route of a request the proxy answers before routing (400, 404).
     static let none = CompiledRoute(path: "", upstreamIndex: -1, auth: .public, roles: [])

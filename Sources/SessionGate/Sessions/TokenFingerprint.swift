@@ -25,4 +25,7 @@ struct TokenFingerprint: Hashable, Sendable {
         hasher.combine(bytes: bytes)
         return UInt64(bitPattern: Int64(hasher.finalize()))
     }
+
+    /// A dictionary needs only one of the two halves: each is already a keyed hash of the whole token.
+    func hash(into hasher: inout Hasher) { hasher.combine(low) }
 }
