@@ -29,6 +29,42 @@ enum ByteScan {
             : byte < 128 ? (0x57ff_ffff_c7ff_fffe as UInt64) >> (byte - 64) & 1 == 1 : false
     }
 
+    /// `word`'s eight bytes with `A`-`Z` made lowercase and every other byte unchanged, without a branch: a byte's
+    /// high bit after adding 0x80 - 0x41 (or 0x80 - 0x5B) to its low seven bits says whether it is at least `A`
+    /// (or past `Z`); no sum carries into the next byte.
+    @inline(__always)
+    static func asciiLowercased(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let low7 = word & (ones &* 0x7f)
+        let atLeastA = low7 &+ ones &* (0x80 - 0x41)
+        let pastZ = low7 &+ ones &* (0x80 - 0x5b)
+        let upper = atLeastA & ~pastZ & ~word & (ones &* 0x80)
+        return word | upper >> 2
+    }
+
+    /// True when the `count` bytes at `bytes` equal the `count` lowercase bytes at `lowercase`, ignoring ASCII case
+    /// in `bytes`: eight bytes at a time, the last eight (overlapping) for a length that is not a multiple of eight.
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeRawPointer, _ lowercase: UnsafeRawPointer, count: Int) -> Bool {
+        if count < 8 {
+            for i in 0..<count
+            where bytes.load(fromByteOffset: i, as: UInt8.self).asciiLowercased != lowercase.load(fromByteOffset: i, as: UInt8.self) {
+                return false
+            }
+            return true
+        }
+        var i = 0
+        while true {
+            if asciiLowercased(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                != lowercase.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            {
+                return false
+            }
+            if i == count - 8 { return true }
+            i = Swift.min(i + 8, count - 8)
+        }
+    }
+
     /// True when every byte in `range` may appear in a field value: visible ASCII, space, tab, obs-text; no other
     /// control character and no DEL (RFC 9110 §5.5). Eight bytes at a time: a word with no byte below 0x20 and no
     /// 0x7F needs no closer look.
@@ -37,6 +73,8 @@ enum ByteScan {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         var i = range.lowerBound
+        // Eight bytes at a time, the last eight overlapping the previous word when the length is not a multiple of
+        // eight; a word that may hold a bad byte is left to the byte loop.
         while i + 8 <= range.upperBound {
             let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
             // Standard "has a byte less than n" tests (n = 0x20; DEL as a zero byte after XOR with 0x7F).
@@ -44,7 +82,8 @@ enum ByteScan {
             let del = word ^ (ones &* 0x7f)
             let hasDEL = (del &- ones) & ~del & highs
             if below | hasDEL != 0 { break }
-            i += 8
+            if i + 8 == range.upperBound { return true }
+            i = Swift.min(i + 8, range.upperBound - 8)
         }
         while i < range.upperBound {
             let byte = bytes[i]

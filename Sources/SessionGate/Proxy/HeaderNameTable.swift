@@ -30,7 +30,7 @@ struct HeaderNameTable<Value: Sendable>: Sendable {
     /// True when `name` equals the lowercase `lowercaseName`, ignoring ASCII case.
     static func equalsIgnoringCase(_ lowercaseName: [UInt8], _ name: UnsafeRawBufferPointer) -> Bool {
         guard lowercaseName.count == name.count else { return false }
-        for i in 0..<name.count where name[i].asciiLowercased != lowercaseName[i] { return false }
-        return true
+        guard let base = name.baseAddress, !name.isEmpty else { return true }
+        return lowercaseName.withUnsafeBytes { ByteScan.equalsLowercase(base, $0.baseAddress!, count: name.count) }
     }
 }

@@ -265,13 +265,8 @@ struct HeaderLine {
 
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
         guard range.count == lowercase.utf8CodeUnitCount else { return false }
-        let expected = lowercase.utf8Start
-        var offset = 0
-        while offset < range.count {
-            if bytes[range.lowerBound + offset].asciiLowercased != expected[offset] { return false }
-            offset += 1
-        }
-        return true
+        guard let base = bytes.baseAddress, !range.isEmpty else { return true }
+        return ByteScan.equalsLowercase(base + range.lowerBound, lowercase.utf8Start, count: range.count)
     }
 
     /// Visible ASCII, space, tab and obs-text (RFC 9110 §5.5); no other control characters.

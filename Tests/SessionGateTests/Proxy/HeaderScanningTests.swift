@@ -72,7 +72,7 @@ struct HeaderScanningTests {
     /// The word-at-a-time field-value check agrees with the byte rule for every byte value at every position.
     @Test func fieldValueCheckMatchesTheByteRule() {
         let isAllowed: (UInt8) -> Bool = { $0 >= 0x20 ? $0 != 0x7f : $0 == 0x09 }
-        for length in [1, 7, 8, 9, 17, 33] {
+        for length in [1, 7, 8, 9, 15, 16, 17, 33] {
             for position in 0..<length {
                 for byte in 0...255 {
                     var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
@@ -86,6 +86,61 @@ struct HeaderScanningTests {
             }
         }
         #expect([UInt8]("a\tb é ~".utf8).withUnsafeBytes { ByteScan.allFieldValueBytes($0, 0..<$0.count) })
+        // A range inside a buffer: bytes around it are not looked at.
+        let framed = [UInt8]("\r\nvalue of eleven\r\n".utf8)
+        #expect(framed.withUnsafeBytes { ByteScan.allFieldValueBytes($0, 2..<framed.count - 2) })
+        #expect(!framed.withUnsafeBytes { ByteScan.allFieldValueBytes($0, 1..<framed.count - 2) })
+        #expect(!framed.withUnsafeBytes { ByteScan.allFieldValueBytes($0, 2..<framed.count - 1) })
+    }
+
+    /// The word-at-a-time lowercasing changes `A`-`Z` and nothing else, for every byte value at every position.
+    @Test func wordLowercasingMatchesTheByteRule() {
+        for position in 0..<8 {
+            for byte in 0...255 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "Q"), count: 8)
+                bytes[position] = UInt8(byte)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let lowered = withUnsafeBytes(of: ByteScan.asciiLowercased(word)) { Array($0) }
+                if lowered != bytes.map(\.asciiLowercased) {
+                    Issue.record("byte \(byte) at \(position): \(lowered)")
+                    return
+                }
+            }
+        }
+    }
+
+    /// Case-insensitive comparison with a lowercase name agrees with comparing byte by byte, at every length around
+    /// the word size, for a change of case and for one differing byte at every position.
+    @Test func caseInsensitiveComparisonMatchesTheByteRule() {
+        let lowercase = Array("proxy-authorization-and-more-of-it".utf8)
+        for length in 0...lowercase.count {
+            let expected = Array(lowercase.prefix(length))
+            let mixed = expected.enumerated().map { $0.offset % 3 == 0 && $0.element >= 0x61 ? $0.element - 0x20 : $0.element }
+            let same = mixed.withUnsafeBytes { name in
+                expected.withUnsafeBytes { ByteScan.equalsLowercase(name.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: length) }
+            }
+            #expect(same, "length \(length)")
+            for position in 0..<length {
+                for byte: UInt8 in [0x00, 0x0d, 0x20, 0x2d ^ 0x20, 0x40, 0x5b, 0x60, 0x7b, 0x80, 0xc1, 0xff] {
+                    var changed = mixed
+                    changed[position] = byte
+                    let byByte = zip(changed, expected).allSatisfy { $0.asciiLowercased == $1 }
+                    let byWord = changed.withUnsafeBytes { name in
+                        expected.withUnsafeBytes { ByteScan.equalsLowercase(name.baseAddress!, $0.baseAddress!, count: length) }
+                    }
+                    if byWord != byByte {
+                        Issue.record("byte \(byte) at \(position) of \(length): \(byWord)")
+                        return
+                    }
+                }
+            }
+        }
+        Array("xxContent-LENGTHxx".utf8).withUnsafeBytes { bytes in
+            #expect(HeaderLine.equalsIgnoringCase(bytes, 2..<16, "content-length"))
+            #expect(!HeaderLine.equalsIgnoringCase(bytes, 2..<16, "content-lengtx"))
+            #expect(!HeaderLine.equalsIgnoringCase(bytes, 1..<15, "content-length"))
+            #expect(HeaderLine.equalsIgnoringCase(bytes, 3..<3, ""))
+        }
     }
 
     @Test func tokenBytesAreRFC9110tchar() {
