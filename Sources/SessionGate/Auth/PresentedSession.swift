@@ -21,7 +21,7 @@ struct SessionExtractor: Sendable {
     /// The session on a request as the proxy parsed it: strings are made only for the `Cookie` headers; a token in
     /// the header is checked and copied from the request's bytes in place.
     func extract(from head: RequestHead) -> PresentedSession {
-        let cookieHeaders = head.values(named: "cookie")
+        let cookieHeaders = head.hasCookie ? head.values(named: "cookie") : []
         if let value = cookieValue(in: cookieHeaders) {
             return SessionToken(value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
         }

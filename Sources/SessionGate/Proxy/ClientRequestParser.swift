@@ -133,7 +133,8 @@ struct ClientRequestParser {
                 raw: raw, method: line.method(bytes), uri: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[line.target]), as: UTF8.self),
                 version: line.version, methodRange: line.method, targetRange: line.target, fields: fields,
                 contentLength: scan.contentLength, chunked: scan.chunked, keepAlive: scan.keepAlive,
-                expectsContinue: scan.expectsContinue, hasConnectionOptions: scan.connectionOthers)
+                expectsContinue: scan.expectsContinue, hasConnectionOptions: scan.connectionOthers,
+                hasCookie: scan.hasCookie, hasRequestID: scan.hasRequestID)
         }
     }
 
@@ -191,6 +192,10 @@ struct ClientRequestParser {
         var keepAliveOption = false
         var connectionOthers = false
         var expectsContinue = false
+        /// Whether a `Cookie` or an `X-Request-ID` header is present, so that the handler looks for their values only
+        /// when there are some.
+        var hasCookie = false
+        var hasRequestID = false
 
         init(version: HTTPVersion) { self.version = version }
 
@@ -218,6 +223,10 @@ struct ClientRequestParser {
                 field.readConnectionOptions(bytes, close: &close, keepAlive: &keepAliveOption, others: &connectionOthers)
             case 6 where field.nameEquals(bytes, "expect"):
                 expectsContinue = HeaderLine.equalsIgnoringCase(bytes, field.value, "100-continue")
+            case 6 where field.nameEquals(bytes, "cookie"):
+                hasCookie = true
+            case 12 where field.nameEquals(bytes, "x-request-id"):
+                hasRequestID = true
             default:
                 break
             }

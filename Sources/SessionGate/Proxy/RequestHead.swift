@@ -33,11 +33,15 @@ final class RequestHead: Sendable {
     let expectsContinue: Bool
     /// `Connection` names headers besides `close` and `keep-alive`: those are hop-by-hop too.
     let hasConnectionOptions: Bool
+    /// A `Cookie` header is present (its values are read only then).
+    let hasCookie: Bool
+    /// An `X-Request-ID` header is present (its value is read only then).
+    let hasRequestID: Bool
 
     init(
         raw: ByteBuffer, method: HTTPMethod, uri: String, version: HTTPVersion, methodRange: Range<Int>,
         targetRange: Range<Int>, fields: [HeaderLine], contentLength: Int?, chunked: Bool, keepAlive: Bool,
-        expectsContinue: Bool, hasConnectionOptions: Bool
+        expectsContinue: Bool, hasConnectionOptions: Bool, hasCookie: Bool, hasRequestID: Bool
     ) {
         self.raw = raw
         self.method = method
@@ -51,6 +55,8 @@ final class RequestHead: Sendable {
         self.keepAlive = keepAlive
         self.expectsContinue = expectsContinue
         self.hasConnectionOptions = hasConnectionOptions
+        self.hasCookie = hasCookie
+        self.hasRequestID = hasRequestID
     }
 
     /// True when a body follows the head.

@@ -23,7 +23,8 @@ extension ProxyHandler {
         case .user?:
             return identity.map { StableHash.hash($0.userID) }
         case .cookie(let name)?:
-            return SessionExtractor(cookieName: name, headerName: "").cookieValue(in: exchange.head.values(named: "cookie"))
+            return SessionExtractor(cookieName: name, headerName: "").cookieValue(
+                in: exchange.head.hasCookie ? exchange.head.values(named: "cookie") : [])
                 .map { StableHash.hash($0) }
         case .header(let name)?:
             return exchange.head.firstValue(named: name).map { StableHash.hash($0) }

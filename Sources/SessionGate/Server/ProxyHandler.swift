@@ -272,7 +272,7 @@ final class ProxyHandler: ChannelInboundHandler {
     // MARK: - A request arrives
 
     private func begin(_ head: RequestHead) {
-        let requestID = head.firstValue(named: "x-request-id").flatMap {
+        let requestID = (head.hasRequestID ? head.firstValue(named: "x-request-id") : nil).flatMap {
             RequestRewriter.isWellFormedRequestID($0) ? RequestID(client: $0) : nil
         } ?? loop.nextRequestID()
         if let problem = RequestTarget.problem(in: head.uri) {

@@ -112,6 +112,7 @@ struct ClientRequestParserTests {
         let head = try Self.head(
             "POST /u HTTP/1.1\r\nhOsT: h\r\nEXPECT: 100-Continue\r\nContent-Length: 10\r\nCookie: a=1\r\ncookie:  b=2 \r\n\r\n")
         #expect(head.expectsContinue)
+        #expect(head.hasCookie && !head.hasRequestID)
         #expect(head.values(named: "cookie") == ["a=1", "b=2"])
         #expect(head.firstValue(named: "x-missing") == nil)
         // The name asked for may be in any case too (configured header names are used as written).
@@ -119,6 +120,10 @@ struct ClientRequestParserTests {
         #expect(head.firstValue(named: "Content-Lengths") == nil)
         #expect(head.headers["Cookie"] == ["a=1", "b=2"])
         #expect(head.method == .POST)
+        // The handler reads `Cookie` and `X-Request-ID` values only when the parser saw those names, in any case.
+        let other = try Self.head("GET / HTTP/1.1\r\nHost: h\r\nx-REQUEST-id: r1\r\nCookies: no\r\n\r\n")
+        #expect(other.hasRequestID && !other.hasCookie)
+        #expect(other.firstValue(named: "X-Request-ID") == "r1")
         #expect(try Self.head("PATCH / HTTP/1.1\r\nHost: h\r\n\r\n").method == .PATCH)
         #expect(try Self.head("BREW / HTTP/1.1\r\nHost: h\r\n\r\n").method == .RAW(value: "BREW"))
     }
