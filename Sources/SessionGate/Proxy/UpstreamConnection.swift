@@ -44,6 +44,7 @@ final class UpstreamConnection {
     init(channel: Channel, server: Int) {
         self.channel = channel
         self.server = server
+        parser.coalescesWholeResponses = true
     }
 
     var isWritable: Bool { channel.isWritable }

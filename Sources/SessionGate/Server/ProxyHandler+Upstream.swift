@@ -107,74 +107,96 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         case .head(let head) where head.isInformational:
             receivedInterimHead(head, exchange: exchange, upstream: connection)
         case .head(let head):
-            exchange.responseDeadline = nil
-            if !head.keepAlive { connection.isReusable = false }
-            let plan = ClientResponsePlan(
-                upstream: head.framing, clientMinorVersion: exchange.head.version.minor, clientKeepAlive: exchange.keepAlive)
-            exchange.keepAlive = plan.keepAlive
-            exchange.responseFraming = plan.framing
-            if plan.framing == .dechunk { connection.dechunkResponseBody() }
-            // What `ClientResponseHead.write` reserves, with room left for a small body read with the head.
-            var out = allocator.buffer(capacity: head.raw.readableBytes * 2 + 64)
-            ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
-            exchange.response = .streaming
-            heldResponseHead = out
+            receivedHead(head, exchange: exchange, connection: connection)
         case .body(let buffer):
-            if var head = heldResponseHead {
-                heldResponseHead = nil
-                if exchange.responseFraming == .passThrough && buffer.readableBytes <= Self.maxBodyJoinedToHead {
-                    // Still held: the end usually follows in this read, and then head, body and flush leave in one
-                    // pipeline call (otherwise the read's end writes it).
-                    head.writeImmutableBuffer(buffer)
-                    heldResponseHead = head
-                    return
-                }
-                context.write(wrapOutboundOut(head), promise: nil)
-            }
-            if exchange.responseFraming == .rechunk {
-                var header = allocator.buffer(capacity: 18)
-                header.writeChunkHeader(size: buffer.readableBytes)
-                context.write(wrapOutboundOut(header), promise: nil)
-                context.write(wrapOutboundOut(buffer), promise: nil)
-                context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
-            } else {
-                context.write(wrapOutboundOut(buffer), promise: nil)
-            }
-            if !context.channel.isWritable { connection.holdReads() }
+            receivedBody(buffer, exchange: exchange, connection: connection, context: context)
         case .end:
-            let held = heldResponseHead
+            receivedEnd(exchange: exchange, connection: connection, context: context)
+        case .whole(let head, let body):
+            // The usual response, all in one read: the same three steps, with one look at the state.
+            receivedHead(head, exchange: exchange, connection: connection)
+            if let body { receivedBody(body, exchange: exchange, connection: connection, context: context) }
+            receivedEnd(exchange: exchange, connection: connection, context: context)
+        }
+    }
+
+    /// A final response head: its plan for the client, and its copy for the client, held until the body or the end.
+    private func receivedHead(
+        _ head: UpstreamResponseParser.Head, exchange: Exchange, connection: UpstreamConnection
+    ) {
+        exchange.responseDeadline = nil
+        if !head.keepAlive { connection.isReusable = false }
+        let plan = ClientResponsePlan(
+            upstream: head.framing, clientMinorVersion: exchange.head.version.minor, clientKeepAlive: exchange.keepAlive)
+        exchange.keepAlive = plan.keepAlive
+        exchange.responseFraming = plan.framing
+        if plan.framing == .dechunk { connection.dechunkResponseBody() }
+        // What `ClientResponseHead.write` reserves, with room left for a small body read with the head.
+        var out = allocator.buffer(capacity: head.raw.readableBytes * 2 + 64)
+        ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
+        exchange.response = .streaming
+        heldResponseHead = out
+    }
+
+    private func receivedBody(
+        _ buffer: ByteBuffer, exchange: Exchange, connection: UpstreamConnection, context: ChannelHandlerContext
+    ) {
+        if var head = heldResponseHead {
             heldResponseHead = nil
-            exchange.response = .complete
-            // The server is done with it: its in-flight slot is free before the client can see the end, so a client
-            // that sends its next request on receipt never finds its own previous one still counted.
-            releaseServer(exchange, .success)
-            // Only a re-chunked body has bytes left to send: its last chunk.
-            let last: ByteBuffer? = exchange.responseFraming == .rechunk ? ByteBuffer(staticString: "0\r\n\r\n") : nil
-            if exchange.requestComplete && exchange.keepAlive {
-                // The usual case needs no future: nothing waits for this write.
-                if let last {
-                    if let held { context.write(wrapOutboundOut(held), promise: nil) }
-                    context.writeAndFlush(wrapOutboundOut(last), promise: nil)
-                } else if let held {
-                    context.writeAndFlush(wrapOutboundOut(held), promise: nil)
-                } else {
-                    context.flush()
-                }
-                finish(exchange, upstream: connection, responseWritten: nil)
+            if exchange.responseFraming == .passThrough && buffer.readableBytes <= Self.maxBodyJoinedToHead {
+                // Still held: the end usually follows in this read, and then head, body and flush leave in one
+                // pipeline call (otherwise the read's end writes it).
+                head.writeImmutableBuffer(buffer)
+                heldResponseHead = head
                 return
             }
-            if let held { context.write(wrapOutboundOut(held), promise: nil) }
-            // An empty write when nothing is left: its future says when everything before it has gone.
-            let written = context.writeAndFlush(wrapOutboundOut(last ?? ByteBuffer()))
-            if exchange.requestComplete {
-                finish(exchange, upstream: connection, responseWritten: written)
+            context.write(wrapOutboundOut(head), promise: nil)
+        }
+        if exchange.responseFraming == .rechunk {
+            var header = allocator.buffer(capacity: 18)
+            header.writeChunkHeader(size: buffer.readableBytes)
+            context.write(wrapOutboundOut(header), promise: nil)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+        if !context.channel.isWritable { connection.holdReads() }
+    }
+
+    private func receivedEnd(exchange: Exchange, connection: UpstreamConnection, context: ChannelHandlerContext) {
+        let held = heldResponseHead
+        heldResponseHead = nil
+        exchange.response = .complete
+        // The server is done with it: its in-flight slot is free before the client can see the end, so a client
+        // that sends its next request on receipt never finds its own previous one still counted.
+        releaseServer(exchange, .success)
+        // Only a re-chunked body has bytes left to send: its last chunk.
+        let last: ByteBuffer? = exchange.responseFraming == .rechunk ? ByteBuffer(staticString: "0\r\n\r\n") : nil
+        if exchange.requestComplete && exchange.keepAlive {
+            // The usual case needs no future: nothing waits for this write.
+            if let last {
+                if let held { context.write(wrapOutboundOut(held), promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(last), promise: nil)
+            } else if let held {
+                context.writeAndFlush(wrapOutboundOut(held), promise: nil)
             } else {
-                // The upstream answered before reading the whole body: neither connection can be trusted to be
-                // at a message boundary, so both close.
-                connection.delegate = nil
-                connection.close()
-                closeConnection(after: written)
+                context.flush()
             }
+            finish(exchange, upstream: connection, responseWritten: nil)
+            return
+        }
+        if let held { context.write(wrapOutboundOut(held), promise: nil) }
+        // An empty write when nothing is left: its future says when everything before it has gone.
+        let written = context.writeAndFlush(wrapOutboundOut(last ?? ByteBuffer()))
+        if exchange.requestComplete {
+            finish(exchange, upstream: connection, responseWritten: written)
+        } else {
+            // The upstream answered before reading the whole body: neither connection can be trusted to be
+            // at a message boundary, so both close.
+            connection.delegate = nil
+            connection.close()
+            closeConnection(after: written)
         }
     }
 

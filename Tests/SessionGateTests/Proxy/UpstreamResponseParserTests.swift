@@ -36,9 +36,13 @@ struct UpstreamResponseParserTests {
         var responses = 0
         var lastHead: Parser.Head?
 
-        init(toHEAD heads: [Bool], dechunk: Bool) {
+        /// Whole responses seen as one ``Parser/Event/whole`` event (recorded as the head, body and end it stands for).
+        var wholeResponses = 0
+
+        init(toHEAD heads: [Bool], dechunk: Bool, coalesce: Bool = false) {
             self.heads = heads
             self.dechunk = dechunk
+            parser.coalescesWholeResponses = coalesce
             parser.expectResponse(toHEAD: heads.first ?? false)
         }
 
@@ -74,15 +78,24 @@ struct UpstreamResponseParserTests {
                 events.append(.end)
                 responses += 1
                 parser.expectResponse(toHEAD: responses < heads.count ? heads[responses] : false)
+            case .whole(let head, let body):
+                wholeResponses += 1
+                #expect(!head.isInformational)
+                record(.head(head))
+                if let body {
+                    #expect(body.readableBytes > 0, "an empty body is reported as none")
+                    record(.body(body))
+                }
+                record(.end)
             }
         }
     }
 
     /// Feeds `pieces` in order, then (if asked) ends the input.
     static func run(
-        _ pieces: [ArraySlice<UInt8>], toHEAD: [Bool], dechunk: Bool, endOfInput: Bool
+        _ pieces: [ArraySlice<UInt8>], toHEAD: [Bool], dechunk: Bool, endOfInput: Bool, coalesce: Bool = false
     ) throws -> [Ev] {
-        var driver = Driver(toHEAD: toHEAD, dechunk: dechunk)
+        var driver = Driver(toHEAD: toHEAD, dechunk: dechunk, coalesce: coalesce)
         for piece in pieces { try driver.feed(piece) }
         if endOfInput { try driver.endOfInput() }
         return driver.events
@@ -101,14 +114,18 @@ struct UpstreamResponseParserTests {
         _ input: String, toHEAD: [Bool] = [], dechunk: Bool = false, endOfInput: Bool = false, _ expected: [Ev],
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        for (way, pieces) in Self.splits(input) {
-            do {
-                let events = try Self.run(pieces, toHEAD: toHEAD, dechunk: dechunk, endOfInput: endOfInput)
-                #expect(events == expected, "fed \(way)", sourceLocation: sourceLocation)
-                if events != expected { return }  // one report per input is enough
-            } catch {
-                Issue.record("fed \(way): \(error)", sourceLocation: sourceLocation)
-                return
+        // With whole responses coalesced (as the proxy runs it) or not, the same responses in the same order.
+        for coalesce in [false, true] {
+            for (way, pieces) in Self.splits(input) {
+                do {
+                    let events = try Self.run(
+                        pieces, toHEAD: toHEAD, dechunk: dechunk, endOfInput: endOfInput, coalesce: coalesce)
+                    #expect(events == expected, "fed \(way), coalescing \(coalesce)", sourceLocation: sourceLocation)
+                    if events != expected { return }  // one report per input is enough
+                } catch {
+                    Issue.record("fed \(way), coalescing \(coalesce): \(error)", sourceLocation: sourceLocation)
+                    return
+                }
             }
         }
     }
@@ -117,15 +134,19 @@ struct UpstreamResponseParserTests {
         _ input: String, _ expected: ParseError, endOfInput: Bool = false, dechunk: Bool = false,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        for (way, pieces) in Self.splits(input) {
-            var thrown: Error?
-            do {
-                _ = try Self.run(pieces, toHEAD: [], dechunk: dechunk, endOfInput: endOfInput)
-            } catch {
-                thrown = error
+        for coalesce in [false, true] {
+            for (way, pieces) in Self.splits(input) {
+                var thrown: Error?
+                do {
+                    _ = try Self.run(pieces, toHEAD: [], dechunk: dechunk, endOfInput: endOfInput, coalesce: coalesce)
+                } catch {
+                    thrown = error
+                }
+                #expect(
+                    thrown as? ParseError == expected, "fed \(way), coalescing \(coalesce): \(String(describing: thrown))",
+                    sourceLocation: sourceLocation)
+                if thrown as? ParseError != expected { return }
             }
-            #expect(thrown as? ParseError == expected, "fed \(way): \(String(describing: thrown))", sourceLocation: sourceLocation)
-            if thrown as? ParseError != expected { return }
         }
     }
 
@@ -285,6 +306,31 @@ struct UpstreamResponseParserTests {
 
     // MARK: - Several responses
 
+    /// What the proxy relies on: a response read whole is one event, with its body or none; one whose body is still
+    /// to come, or chunked, or informational, is not.
+    @Test func wholeResponsesInOneReadAreOneEvent() throws {
+        let full = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+        let empty = "HTTP/1.1 204 No Content\r\n\r\n"
+        var driver = Driver(toHEAD: [], dechunk: false, coalesce: true)
+        try driver.feed(Array((full + empty + full).utf8)[...])
+        #expect(driver.wholeResponses == 3)
+        #expect(driver.responses == 3)
+
+        var partial = Driver(toHEAD: [], dechunk: false, coalesce: true)
+        let bytes = Array(full.utf8)
+        try partial.feed(bytes[..<(bytes.count - 1)])
+        try partial.feed(bytes[(bytes.count - 1)...])
+        #expect(partial.wholeResponses == 0)
+        #expect(partial.events == [.head(String(full.dropLast(3)), .length(3), keepAlive: true), .body("abc"), .end])
+
+        var others = Driver(toHEAD: [true], dechunk: false, coalesce: true)
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"
+        try others.feed(Array((head + "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").utf8)[...])
+        // The response to HEAD is whole (no body whatever its length says); the 100 and the chunked one are not.
+        #expect(others.wholeResponses == 1)
+        #expect(others.responses == 2)
+    }
+
     @Test func responsesBackToBack() {
         let first = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"
         let second = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -313,6 +359,7 @@ struct UpstreamResponseParserTests {
                 if dechunkNext { parser.dechunk = true; dechunkNext = false }
             case .body(let body): events.append(.body(String(buffer: body)))
             case .end: events.append(.end)
+            case .whole: Issue.record("whole responses are not coalesced unless asked")
             }
         }
         #expect(events == [
