@@ -39,6 +39,11 @@ final class LoopResources {
     let pool: UpstreamPool
     private var requestCounter: UInt64 = 0
     private let prefix: String
+    /// Where a whole response for a client is put together (see `ProxyHandler.receivedWhole`), reused from one
+    /// response to the next: once its write has gone, nothing else refers to it and clearing it keeps its memory, so
+    /// the usual response needs no allocation. Should anything still refer to it, clearing it allocates anew
+    /// (copy-on-write), so sharing it can never mix two responses.
+    var responseBuffer = ByteBuffer()
 
     init(eventLoop: EventLoop, upstreams: [Upstream], requestIDPrefix: String, loopIndex: Int) {
         self.pool = UpstreamPool(eventLoop: eventLoop, upstreams: upstreams)

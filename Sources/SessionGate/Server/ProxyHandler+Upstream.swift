@@ -113,17 +113,43 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         case .end:
             receivedEnd(exchange: exchange, connection: connection, context: context)
         case .whole(let head, let body):
-            // The usual response, all in one read: the same three steps, with one look at the state.
-            receivedHead(head, exchange: exchange, connection: connection)
-            if let body { receivedBody(body, exchange: exchange, connection: connection, context: context) }
-            receivedEnd(exchange: exchange, connection: connection, context: context)
+            receivedWhole(head, body: body, exchange: exchange, connection: connection, context: context)
         }
+    }
+
+    /// The usual response, all in one read: the head's plan, then head and small body put together in the loop's
+    /// reused buffer and written with the end, with one look at the state. Otherwise the same three steps as apart.
+    private func receivedWhole(
+        _ head: UpstreamResponseParser.Head, body: ByteBuffer?, exchange: Exchange, connection: UpstreamConnection,
+        context: ChannelHandlerContext
+    ) {
+        let plan = startResponse(head, exchange: exchange, connection: connection)
+        if plan.framing == .passThrough && (body?.readableBytes ?? 0) <= Self.maxBodyJoinedToHead {
+            loop.responseBuffer.clear()
+            ClientResponseHead.write(
+                head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &loop.responseBuffer)
+            if let body { loop.responseBuffer.writeImmutableBuffer(body) }
+            // A copy of the value, not of the bytes; the loop's buffer is not written again until this has gone.
+            heldResponseHead = loop.responseBuffer
+        } else {
+            heldResponseHead = clientHead(head, plan: plan, exchange: exchange)
+            if let body { receivedBody(body, exchange: exchange, connection: connection, context: context) }
+        }
+        receivedEnd(exchange: exchange, connection: connection, context: context)
     }
 
     /// A final response head: its plan for the client, and its copy for the client, held until the body or the end.
     private func receivedHead(
         _ head: UpstreamResponseParser.Head, exchange: Exchange, connection: UpstreamConnection
     ) {
+        let plan = startResponse(head, exchange: exchange, connection: connection)
+        heldResponseHead = clientHead(head, plan: plan, exchange: exchange)
+    }
+
+    /// What a final response head decides: how its body reaches the client and whether either connection stays.
+    private func startResponse(
+        _ head: UpstreamResponseParser.Head, exchange: Exchange, connection: UpstreamConnection
+    ) -> ClientResponsePlan {
         exchange.responseDeadline = nil
         if !head.keepAlive { connection.isReusable = false }
         let plan = ClientResponsePlan(
@@ -131,11 +157,18 @@ extension ProxyHandler: UpstreamConnectionDelegate {
         exchange.keepAlive = plan.keepAlive
         exchange.responseFraming = plan.framing
         if plan.framing == .dechunk { connection.dechunkResponseBody() }
+        exchange.response = .streaming
+        return plan
+    }
+
+    /// The head as the client gets it, in a buffer of its own.
+    private func clientHead(
+        _ head: UpstreamResponseParser.Head, plan: ClientResponsePlan, exchange: Exchange
+    ) -> ByteBuffer {
         // What `ClientResponseHead.write` reserves, with room left for a small body read with the head.
         var out = allocator.buffer(capacity: head.raw.readableBytes * 2 + 64)
         ClientResponseHead.write(head, plan: plan, clientMinorVersion: exchange.head.version.minor, into: &out)
-        exchange.response = .streaming
-        heldResponseHead = out
+        return out
     }
 
     private func receivedBody(
