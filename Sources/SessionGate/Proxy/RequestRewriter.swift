@@ -97,9 +97,9 @@ struct RequestRewriter: Sendable {
                     Self.writeLine(field.name, ": ", field.value, "\r\n", from: bytes, into: &out)
                 }
             }
-            let hostText = host.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
             writeProxyHeaders(
-                into: &out, chunkedBody: client.chunked, forwardedFor: forwardedFor, host: hostText, context: context)
+                into: &out, chunkedBody: client.chunked, forwardedFor: forwardedFor,
+                host: host.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }, context: context)
             return UpstreamHead(bytes: out)
         }
     }
@@ -138,11 +138,13 @@ struct RequestRewriter: Sendable {
 
     /// The headers the proxy adds (framing, forwarding, request ID, identity) and the blank line, in one capacity
     /// check.
+    /// `host` is the client's `Host` value, in the request's bytes.
     private func writeProxyHeaders(
-        into out: inout ByteBuffer, chunkedBody: Bool, forwardedFor: String?, host: String?, context: Context
+        into out: inout ByteBuffer, chunkedBody: Bool, forwardedFor: String?, host: UnsafeRawBufferPointer?,
+        context: Context
     ) {
         var length = 160 + (forwardedFor?.utf8.count ?? 0) + context.peerAddress.utf8.count
-            + context.clientAddress.utf8.count + (host?.utf8.count ?? 0) + context.requestID.maxLength
+            + context.clientAddress.utf8.count + (host?.count ?? 0) + context.requestID.maxLength
         if let user = context.identity {
             length += identity.userIDHeader.utf8.count + identity.userNameHeader.utf8.count + identity.rolesHeader.utf8.count
                 + user.userID.utf8.count + user.userName.utf8.count + 12

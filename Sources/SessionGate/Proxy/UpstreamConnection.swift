@@ -52,7 +52,8 @@ final class UpstreamConnection {
     /// Starts a request: its head as written by ``RequestRewriter``; `flush` when nothing else of it follows now
     /// (one pipeline call instead of a write and a flush).
     func writeHead(_ head: RequestRewriter.UpstreamHead, method: HTTPMethod, flush: Bool) {
-        parser.expectResponse(toHEAD: method == .HEAD)
+        // A pattern, not `==`: HTTPMethod's equality compares raw-value strings.
+        if case .HEAD = method { parser.expectResponse(toHEAD: true) } else { parser.expectResponse(toHEAD: false) }
         if flush {
             context?.writeAndFlush(NIOAny(head.bytes), promise: nil)
         } else {
