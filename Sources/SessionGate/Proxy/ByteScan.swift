@@ -65,6 +65,27 @@ enum ByteScan {
         }
     }
 
+    /// 1 for each byte value that is a `tchar`, else 0: header names are checked with one load per byte, the result
+    /// accumulated, instead of a test and branch per byte.
+    static let tokenTable: [UInt8] = (0...255).map { isTokenByte(UInt8($0)) ? 1 : 0 }
+
+    /// The index of the first `:` in `range`, with whether every byte before it is a `tchar`; nil when there is no
+    /// colon (the bytes are then not checked).
+    @inline(__always)
+    static func colonAfterToken(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> (colon: Int, allToken: Bool)? {
+        tokenTable.withUnsafeBufferPointer { table in
+            var index = range.lowerBound
+            var allToken: UInt8 = 1
+            while index < range.upperBound {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: ":") { return (index, allToken == 1) }
+                allToken &= table[Int(byte)]
+                index += 1
+            }
+            return nil
+        }
+    }
+
     /// True when every byte in `range` may appear in a field value: visible ASCII, space, tab, obs-text; no other
     /// control character and no DEL (RFC 9110 §5.5). Eight bytes at a time: a word with no byte below 0x20 and no
     /// 0x7F needs no closer look.

@@ -202,16 +202,8 @@ struct HeaderLine {
     /// nil for the blank line that ends the head.
     init?(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) throws {
         guard !line.isEmpty else { return nil }
-        var colon = line.lowerBound
-        while colon < line.upperBound, bytes[colon] != UInt8(ascii: ":") {
-            guard ByteScan.isTokenByte(bytes[colon]) else {
-                throw UpstreamResponseParser.ParseError.malformedHead(
-                    colon == line.lowerBound ? "obsolete line folding" : "invalid header name")
-            }
-            colon += 1
-        }
-        guard colon < line.upperBound, colon > line.lowerBound else {
-            throw UpstreamResponseParser.ParseError.malformedHead("header line without a name and colon")
+        guard let (colon, allToken) = ByteScan.colonAfterToken(bytes, line), allToken, colon > line.lowerBound else {
+            throw Self.nameProblem(bytes, line)
         }
         var start = colon + 1
         var end = line.upperBound
@@ -223,6 +215,20 @@ struct HeaderLine {
         self.line = line
         self.nameLength = colon - line.lowerBound
         self.value = start..<end
+    }
+
+    /// What is wrong with the name of a line that has no colon, an empty name or a byte that is not a `tchar` before
+    /// its colon: the first problem, read byte by byte (the rare path).
+    private static func nameProblem(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> Error {
+        var index = line.lowerBound
+        while index < line.upperBound, bytes[index] != UInt8(ascii: ":") {
+            guard ByteScan.isTokenByte(bytes[index]) else {
+                return UpstreamResponseParser.ParseError.malformedHead(
+                    index == line.lowerBound ? "obsolete line folding" : "invalid header name")
+            }
+            index += 1
+        }
+        return UpstreamResponseParser.ParseError.malformedHead("header line without a name and colon")
     }
 
     var name: Range<Int> { line.lowerBound..<line.lowerBound + nameLength }

@@ -146,5 +146,17 @@ struct HeaderScanningTests {
     @Test func tokenBytesAreRFC9110tchar() {
         let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
         for byte in 0...255 { #expect(ByteScan.isTokenByte(UInt8(byte)) == tchar.contains(UInt8(byte)), "byte \(byte)") }
+        // The table header names are checked with agrees, byte for byte, in front of a colon.
+        for byte in 0...255 {
+            #expect((ByteScan.tokenTable[byte] == 1) == tchar.contains(UInt8(byte)), "byte \(byte)")
+            let line: [UInt8] = [UInt8(ascii: "a"), UInt8(byte), UInt8(ascii: "b"), UInt8(ascii: ":"), UInt8(ascii: "v")]
+            let found = line.withUnsafeBytes { ByteScan.colonAfterToken($0, 0..<line.count) }
+            if byte == UInt8(ascii: ":") {
+                #expect(found?.colon == 1 && found?.allToken == true)
+            } else {
+                #expect(found?.colon == 3 && found?.allToken == tchar.contains(UInt8(byte)), "byte \(byte)")
+            }
+        }
+        #expect([UInt8]("no colon".utf8).withUnsafeBytes { ByteScan.colonAfterToken($0, 0..<$0.count) } == nil)
     }
 }
