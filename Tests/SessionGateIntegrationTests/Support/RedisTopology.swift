@@ -48,8 +48,10 @@ final class RedisClusterFixture: Sendable {
         while ContinuousClock.now < deadline {
             let states = try nodes.map { try $0.command("CLUSTER", "INFO") }
             let replication = try nodes.map { try $0.command("INFO", "replication") }
+            let everySlotServed = try nodes.allSatisfy { try servesEverySlot(seenBy: $0) }
             if states.allSatisfy({ $0.contains("cluster_state:ok") })
                 && replication.allSatisfy({ $0.contains("role:master") || $0.contains("master_link_status:up") })
+                && everySlotServed
             {
                 return
             }
@@ -84,11 +86,20 @@ final class RedisClusterFixture: Sendable {
     }
 
     /// The master serving `slot`.
+    /// Polled for up to 5 s: on a loaded machine a node may briefly flag a healthy master as possibly failing
+    /// (`fail?`), and `slotRanges` leaves such a master out.
     func owner(ofSlot slot: Int) throws -> RedisServer {
-        guard let owner = try slotRanges().first(where: { $0.slots.contains(slot) })?.node else {
-            throw RedisTopologyError.notReady("no owner of slot \(slot)")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            if let owner = try slotRanges().first(where: { $0.slots.contains(slot) })?.node { return owner }
+            guard ContinuousClock.now < deadline else { throw RedisTopologyError.notReady("no owner of slot \(slot)") }
+            Thread.sleep(forTimeInterval: 0.05)
         }
-        return owner
+    }
+
+    /// Whether `node` sees a healthy master for every one of the 16,384 slots.
+    private func servesEverySlot(seenBy node: RedisServer) throws -> Bool {
+        try slotRanges(seenBy: node).reduce(0) { $0 + $1.slots.count } == 16384
     }
 
     /// The lowest slot `node` serves.
