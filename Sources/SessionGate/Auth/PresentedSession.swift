@@ -17,6 +17,14 @@ enum PresentedSession: Equatable {
 struct SessionExtractor: Sendable {
     let cookieName: String
     let headerName: String
+    /// ``headerName`` in lowercase bytes, made once.
+    private let headerNameBytes: [UInt8]
+
+    init(cookieName: String, headerName: String) {
+        self.cookieName = cookieName
+        self.headerName = headerName
+        self.headerNameBytes = Array(headerName.lowercased().utf8)
+    }
 
     /// The session on a request as the proxy parsed it: strings are made only for the `Cookie` headers; a token in
     /// the header is checked and copied from the request's bytes in place.
@@ -25,7 +33,7 @@ struct SessionExtractor: Sendable {
         if let value = cookieValue(in: cookieHeaders) {
             return SessionToken(value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
         }
-        return head.withFirstValue(named: headerName) { value in
+        return head.withFirstValue(lowercaseName: headerNameBytes) { value in
             SessionToken(bytes: value).map { .token($0, fromCookie: false) } ?? .malformed(fromCookie: false)
         } ?? .none
     }

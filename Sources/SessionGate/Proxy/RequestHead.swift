@@ -83,6 +83,22 @@ final class RequestHead: Sendable {
         return result
     }
 
+    /// ``withFirstValue(named:_:)`` for a name already in lowercase bytes (one made once, at config load): names are
+    /// compared eight bytes at a time.
+    func withFirstValue<Result>(lowercaseName name: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        name.withUnsafeBytes { name in
+            raw.withUnsafeReadableBytes { bytes in
+                for field in fields where field.nameLength == name.count {
+                    guard let base = bytes.baseAddress, let expected = name.baseAddress,
+                        ByteScan.equalsLowercase(base + field.line.lowerBound, expected, count: name.count)
+                    else { continue }
+                    return body(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                }
+                return nil
+            }
+        }
+    }
+
     /// Every value of the header `name` (ASCII case ignored), in order; empty (and unallocated) when there is none.
     func values(named name: String) -> [String] {
         var values: [String] = []

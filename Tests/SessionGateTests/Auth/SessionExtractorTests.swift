@@ -78,5 +78,11 @@ struct SessionExtractorTests {
         #expect(custom.extract(from: try! RequestHead.parsing([("Cookie", "sg=\(Self.cookieToken)")])) == token(Self.cookieToken, fromCookie: true))
         #expect(custom.extract(from: try! RequestHead.parsing([("X-Token", Self.headerToken)])) == token(Self.headerToken, fromCookie: false))
         #expect(custom.extract(from: try! RequestHead.parsing([("Cookie", "session_id=\(Self.cookieToken)")])) == PresentedSession.none)
+        // The configured header name is matched in any case, as configured and as sent, also past eight bytes; a
+        // name that only starts the same is another header.
+        let long = SessionExtractor(cookieName: "sg", headerName: "X-My-Session-Token")
+        #expect(long.extract(from: try! RequestHead.parsing([("x-my-SESSION-token", Self.headerToken)])) == token(Self.headerToken, fromCookie: false))
+        #expect(long.extract(from: try! RequestHead.parsing([("X-My-Session-Tokens", Self.headerToken)])) == PresentedSession.none)
+        #expect(long.extract(from: try! RequestHead.parsing([("X-My-Session-Tokex", Self.headerToken)])) == PresentedSession.none)
     }
 }
