@@ -194,6 +194,24 @@ struct RequestRewriterTests {
         #expect(client.text == "trace_01.span:7-x")
     }
 
+    /// Pieces of every length up to past the word-copy sizes land whole, in order, and the bytes after them are
+    /// left alone.
+    @Test func rawWriterCopiesPiecesOfEveryLength() {
+        let pieces = (0...40).map { length in (0..<length).map { UInt8(truncatingIfNeeded: 0x41 + (length + $0) % 26) } }
+        let expected = pieces.flatMap { $0 }
+        var memory = [UInt8](repeating: 0xee, count: expected.count + 8)
+        let written = memory.withUnsafeMutableBytes { memory in
+            var writer = RawWriter(memory)
+            for piece in pieces { piece.withUnsafeBytes { writer.append($0) } }
+            writer.append("")
+            writer.append("\r\n")
+            return writer.count
+        }
+        #expect(written == expected.count + 2)
+        #expect(Array(memory[..<expected.count]) == expected)
+        #expect(Array(memory[expected.count...]) == [13, 10] + [UInt8](repeating: 0xee, count: 6))
+    }
+
     @Test func wellFormedRequestIDs() {
         #expect(RequestRewriter.isWellFormedRequestID(UUID().uuidString))
         #expect(RequestRewriter.isWellFormedRequestID(UUID().uuidString.lowercased()))
