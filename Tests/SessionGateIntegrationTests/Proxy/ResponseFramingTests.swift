@@ -595,8 +595,10 @@ final class RawClient: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: text))
     }
 
-    /// Everything received so far, once `done` holds for it.
-    func waitFor(timeout: Duration = .seconds(5), _ done: (String) -> Bool) async throws -> String {
+    /// Everything received so far, once `done` holds for it. Returns as soon as it does; the timeout only bounds a
+    /// failure, and is as generous as ``waitForClose(timeout:)``'s: 5 s once ran out during a full parallel test run
+    /// in which tests that take milliseconds took over 7 s.
+    func waitFor(timeout: Duration = .seconds(10), _ done: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let text = self.text
