@@ -72,31 +72,17 @@ final class RequestHead: Sendable {
         return found
     }
 
-    /// `body` applied to the bytes of the first value of the header `name` (ASCII case ignored, surrounding spaces
-    /// and tabs already trimmed), or nil when there is none: reads a value without making a string of it.
-    func withFirstValue<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
-        var result: Result?
-        forEachValue(named: name) { value in
-            result = body(value)
-            return false
-        }
-        return result
-    }
-
-    /// ``withFirstValue(named:_:)`` for a name already in lowercase bytes (one made once, at config load): names are
-    /// compared eight bytes at a time.
+    /// `body` applied to the bytes of the first value of the header named by `name`, lowercase bytes made once (at
+    /// config load), or nil when there is none: reads a value without making a string of it.
     func withFirstValue<Result>(lowercaseName name: [UInt8], _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        var result: Result?
         name.withUnsafeBytes { name in
-            raw.withUnsafeReadableBytes { bytes in
-                for field in fields where field.nameLength == name.count {
-                    guard let base = bytes.baseAddress, let expected = name.baseAddress,
-                        ByteScan.equalsLowercase(base + field.line.lowerBound, expected, count: name.count)
-                    else { continue }
-                    return body(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
-                }
-                return nil
+            forEachValue(lowercaseName: name) { value in
+                result = body(value)
+                return false
             }
         }
+        return result
     }
 
     /// Every value of the header `name` (ASCII case ignored), in order; empty (and unallocated) when there is none.
@@ -123,23 +109,28 @@ final class RequestHead: Sendable {
         }
     }
 
-    /// Calls `body` with the value of each field named `name`, in order, while it returns true. A plain loop with
-    /// non-escaping closures: nothing is allocated for the search itself.
+    /// Calls `body` with the value of each field named `name` (any case), in order, while it returns true. The name
+    /// is lowercased on the stack: nothing is allocated for the search itself.
     private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
         var name = name
         name.withUTF8 { name in
-            raw.withUnsafeReadableBytes { bytes in
-                for field in fields where Self.nameMatches(bytes, field, name) {
-                    guard body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) else { return }
-                }
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: name.count) { lowercase in
+                for index in 0..<name.count { lowercase[index] = name[index].asciiLowercased }
+                forEachValue(lowercaseName: UnsafeRawBufferPointer(lowercase), body)
             }
         }
     }
 
-    private static func nameMatches(_ bytes: UnsafeRawBufferPointer, _ field: HeaderLine, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard field.nameLength == name.count else { return false }
-        let start = field.line.lowerBound
-        for i in 0..<name.count where bytes[start + i].asciiLowercased != name[i].asciiLowercased { return false }
-        return true
+    /// The one scan behind every look-up: each field whose name equals the lowercase `name` (ASCII case ignored),
+    /// compared eight bytes at a time.
+    private func forEachValue(lowercaseName name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        raw.withUnsafeReadableBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            for field in fields where field.nameLength == name.count {
+                guard name.isEmpty || ByteScan.equalsLowercase(base + field.line.lowerBound, name.baseAddress!, count: name.count)
+                else { continue }
+                guard body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) else { return }
+            }
+        }
     }
 }
