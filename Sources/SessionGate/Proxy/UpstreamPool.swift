@@ -54,7 +54,9 @@ final class UpstreamPool {
                 closeExpired(server.id, olderThan: .distantFuture)
                 return nil
             }
-            if !connection.isClosed && connection.channel.isActive {
+            // `isClosed` follows the channel: a connection whose channel went inactive has already left the pool
+            // (``UpstreamConnection/onIdleClose``), so asking the channel again would only cost a call.
+            if !connection.isClosed {
                 connection.onIdleClose = nil
                 connection.wasReused = true
                 return connection
