@@ -13,6 +13,25 @@ enum AuthEndpoint: Equatable {
     /// Under the prefix, but no endpoint: 404.
     case unknown
 
+    /// ``match(uri:prefix:)`` for a target's bytes as received (see ``RequestHead/withTarget(_:)``). Every proxied
+    /// request asks; almost none is for an endpoint, and those are told apart by comparing bytes, without making a
+    /// string.
+    static func match(target: UnsafeBufferPointer<UInt8>, prefix: String) -> AuthEndpoint? {
+        guard isUnder(prefix: prefix, target: target) else { return nil }
+        return match(uri: String(decoding: target, as: UTF8.self), prefix: prefix)
+    }
+
+    /// Whether the target's path is `prefix` or below it: the prefix, then the end, `/` or the query's `?`.
+    static func isUnder(prefix: String, target: UnsafeBufferPointer<UInt8>) -> Bool {
+        var prefix = prefix
+        return prefix.withUTF8 { prefix in
+            guard target.count >= prefix.count, memcmp(target.baseAddress!, prefix.baseAddress!, prefix.count) == 0
+            else { return false }
+            return target.count == prefix.count || target[prefix.count] == UInt8(ascii: "/")
+                || target[prefix.count] == UInt8(ascii: "?")
+        }
+    }
+
     /// The endpoint for `uri` (query ignored), or nil when the path is not under `prefix` (then it is routed as usual).
     static func match(uri: String, prefix: String) -> AuthEndpoint? {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri

@@ -130,8 +130,7 @@ struct ClientRequestParser {
             }
             try scan.check()
             return RequestHead(
-                raw: raw, method: line.method(bytes), uri: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[line.target]), as: UTF8.self),
-                version: line.version, methodRange: line.method, targetRange: line.target, fields: fields,
+                raw: raw, method: line.method(bytes), version: line.version, methodRange: line.method, targetRange: line.target, fields: fields,
                 contentLength: scan.contentLength, chunked: scan.chunked, keepAlive: scan.keepAlive,
                 expectsContinue: scan.expectsContinue, hasConnectionOptions: scan.connectionOthers,
                 hasCookie: scan.hasCookie, hasRequestID: scan.hasRequestID)

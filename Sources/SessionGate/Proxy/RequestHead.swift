@@ -14,8 +14,6 @@ final class RequestHead: Sendable {
     /// The whole head, from the request line up to and including the blank line.
     let raw: ByteBuffer
     let method: HTTPMethod
-    /// The request target, exactly as sent (ASCII: the parser refuses other bytes).
-    let uri: String
     /// HTTP/1.0 or HTTP/1.1.
     let version: HTTPVersion
     /// The method and the target, as offsets into ``raw``.
@@ -39,13 +37,12 @@ final class RequestHead: Sendable {
     let hasRequestID: Bool
 
     init(
-        raw: ByteBuffer, method: HTTPMethod, uri: String, version: HTTPVersion, methodRange: Range<Int>,
+        raw: ByteBuffer, method: HTTPMethod, version: HTTPVersion, methodRange: Range<Int>,
         targetRange: Range<Int>, fields: [HeaderLine], contentLength: Int?, chunked: Bool, keepAlive: Bool,
         expectsContinue: Bool, hasConnectionOptions: Bool, hasCookie: Bool, hasRequestID: Bool
     ) {
         self.raw = raw
         self.method = method
-        self.uri = uri
         self.version = version
         self.methodRange = methodRange
         self.targetRange = targetRange
@@ -57,6 +54,17 @@ final class RequestHead: Sendable {
         self.hasConnectionOptions = hasConnectionOptions
         self.hasCookie = hasCookie
         self.hasRequestID = hasRequestID
+    }
+
+    /// The request target, exactly as sent (ASCII: the parser refuses other bytes). Made on each use: the request
+    /// path reads the target's bytes in place (``withTarget(_:)``), and most requests never need it as a string.
+    var uri: String { withTarget { String(decoding: $0, as: UTF8.self) } }
+
+    /// `body` applied to the request target's bytes, in place.
+    func withTarget<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try raw.withUnsafeReadableBytes { bytes in
+            try UnsafeRawBufferPointer(rebasing: bytes[targetRange]).withMemoryRebound(to: UInt8.self, body)
+        }
     }
 
     /// True when a body follows the head.

@@ -9,10 +9,11 @@ enum RequestTarget {
     static func problem(in uri: String) -> String? {
         // On the bytes in place: integer indices instead of `String.UTF8View`'s.
         var uri = uri
-        return uri.withUTF8 { problem(inBytes: $0) }
+        return uri.withUTF8 { problem(inTarget: $0) }
     }
 
-    private static func problem(inBytes all: UnsafeBufferPointer<UInt8>) -> String? {
+    /// ``problem(in:)`` for a target's bytes as received (see ``RequestHead/withTarget(_:)``).
+    static func problem(inTarget all: UnsafeBufferPointer<UInt8>) -> String? {
         let path = all[..<(all.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) ?? all.endIndex)]
         guard path.first == UInt8(ascii: "/") else {
             return "the request target must be a path starting with \"/\" (origin-form)"

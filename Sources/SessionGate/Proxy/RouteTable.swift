@@ -51,6 +51,11 @@ struct RouteTable: Sendable {
         return found.map { routes[$0] }
     }
 
+    /// ``match(_:)`` for a target's bytes as received (see ``RequestHead/withTarget(_:)``).
+    func match(target: UnsafeBufferPointer<UInt8>) -> CompiledRoute? {
+        matchIndex(target).map { routes[$0] }
+    }
+
     private func matchIndex(_ target: UnsafeBufferPointer<UInt8>) -> Int? {
         var pathEnd = 0
         while pathEnd < target.count, target[pathEnd] != UInt8(ascii: "?"), target[pathEnd] != UInt8(ascii: "#") {

@@ -275,15 +275,18 @@ final class ProxyHandler: ChannelInboundHandler {
         let requestID = (head.hasRequestID ? head.firstValue(named: "x-request-id") : nil).flatMap {
             RequestRewriter.isWellFormedRequestID($0) ? RequestID(client: $0) : nil
         } ?? loop.nextRequestID()
-        if let problem = RequestTarget.problem(in: head.uri) {
+        // The target is read in place: most requests never need it as a string.
+        if let problem = head.withTarget(RequestTarget.problem(inTarget:)) {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .badRequest(problem))
             return
         }
-        if let auth = proxy.auth, let endpoint = AuthEndpoint.match(uri: head.uri, prefix: auth.configuration.prefix) {
+        if let auth = proxy.auth,
+            let endpoint = head.withTarget({ AuthEndpoint.match(target: $0, prefix: auth.configuration.prefix) })
+        {
             beginOwnEndpoint(head, endpoint: endpoint, requestID: requestID)
             return
         }
-        guard let route = proxy.routes.match(head.uri) else {
+        guard let route = head.withTarget(proxy.routes.match(target:)) else {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .notFound)
             return
         }

@@ -93,6 +93,19 @@ struct AuthEndpointTests {
         #expect(AuthEndpoint.match(uri: "/app/auth/login", prefix: "/auth") == nil)
     }
 
+    /// The proxy asks with the target's bytes; that answer must be the string match's, including for near misses.
+    @Test(arguments: [
+        "/auth", "/auth?next=/", "/auth/", "/auth/login", "/auth/login?x=1", "/auth/sessions/abc", "/authx", "/authx/login",
+        "/aut", "/", "", "/auth#x", "/app/auth/login", "/Auth/login", "/auth//login",
+    ])
+    func targetBytesMatchAsTheString(target: String) {
+        var bytes = target
+        let fromBytes = bytes.withUTF8 { AuthEndpoint.match(target: $0, prefix: "/auth") }
+        #expect(fromBytes == AuthEndpoint.match(uri: target, prefix: "/auth"))
+        let under = bytes.withUTF8 { AuthEndpoint.isUnder(prefix: "/auth", target: $0) }
+        #expect(under == (AuthEndpoint.match(uri: target, prefix: "/auth") != nil))
+    }
+
     @Test func methods() {
         #expect(AuthEndpoint.login.method == .POST)
         #expect(AuthEndpoint.sessions.method == .GET)

@@ -27,6 +27,9 @@ struct RouteTableTests {
     ])
     func longestPrefixWins(uri: String, expected: String) {
         #expect(Self.table.match(uri)?.path == expected)
+        // The proxy matches the target's bytes as received.
+        var target = uri
+        #expect(target.withUTF8 { Self.table.match(target: $0) }?.path == expected)
     }
 
     @Test func matchCarriesTheRouteRules() throws {
