@@ -19,38 +19,51 @@ struct SessionExtractor: Sendable {
     let headerName: String
     /// ``headerName`` in lowercase bytes, made once.
     private let headerNameBytes: [UInt8]
+    /// ``cookieName``'s bytes, made once (cookie names compare byte for byte).
+    private let cookieNameBytes: [UInt8]
+    private static let cookieHeaderName = Array("cookie".utf8)
 
     init(cookieName: String, headerName: String) {
         self.cookieName = cookieName
         self.headerName = headerName
         self.headerNameBytes = Array(headerName.lowercased().utf8)
+        self.cookieNameBytes = Array(cookieName.utf8)
     }
 
-    /// The session on a request as the proxy parsed it: strings are made only for the `Cookie` headers; a token in
-    /// the header is checked and copied from the request's bytes in place.
+    /// The session on a request as the proxy parsed it: the token in a `Cookie` header (``CookieHeader``), else in
+    /// the session header, checked and copied from the request's bytes in place. Nothing is allocated.
     func extract(from head: RequestHead) -> PresentedSession {
-        let cookieHeaders = head.hasCookie ? head.values(named: "cookie") : []
-        if let value = cookieValue(in: cookieHeaders) {
-            return SessionToken(value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
-        }
+        if head.hasCookie, let presented = fromCookie(head) { return presented }
         return head.withFirstValue(lowercaseName: headerNameBytes) { value in
             SessionToken(bytes: value).map { .token($0, fromCookie: false) } ?? .malformed(fromCookie: false)
         } ?? .none
     }
 
-    /// The first cookie named ``cookieName`` across all `Cookie` headers (each split on commas as well as
-    /// semicolons, as NIO's `canonicalForm` read them).
-    func cookieValue(in cookieHeaders: [String]) -> Substring? {
-        for header in cookieHeaders {
-            for part in header.split(separator: ",") {
-                for pair in part.split(separator: ";") {
-                    guard let equals = pair.firstIndex(of: "=") else { continue }
-                    guard pair[..<equals].trimmingSpacesAndTabs() == cookieName else { continue }
-                    var value = pair[pair.index(after: equals)...].trimmingSpacesAndTabs()
-                    if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
-                    return value
+    /// The first cookie named ``cookieName`` across the `Cookie` headers, when there is one.
+    private func fromCookie(_ head: RequestHead) -> PresentedSession? {
+        var presented: PresentedSession?
+        cookieNameBytes.withUnsafeBytes { name in
+            head.forEachValue(lowercaseName: Self.cookieHeaderName) { header in
+                guard let value = CookieHeader.value(named: name, in: header) else { return true }
+                presented = SessionToken(bytes: UnsafeRawBufferPointer(rebasing: header[value]))
+                    .map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
+                return false
+            }
+        }
+        return presented
+    }
+
+    /// The first cookie named ``cookieName`` across all `Cookie` headers, as ``CookieHeader`` reads them.
+    func cookieValue(in cookieHeaders: [String]) -> String? {
+        for var header in cookieHeaders {
+            let found = header.withUTF8 { header in
+                cookieNameBytes.withUnsafeBytes { name in
+                    CookieHeader.value(named: name, in: UnsafeRawBufferPointer(header)).map {
+                        String(decoding: UnsafeRawBufferPointer(header)[$0], as: UTF8.self)
+                    }
                 }
             }
+            if let found { return found }
         }
         return nil
     }

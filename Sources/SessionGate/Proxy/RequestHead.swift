@@ -129,9 +129,14 @@ final class RequestHead: Sendable {
         }
     }
 
+    /// The same scan for a lowercase name made once (at config load or as a constant).
+    func forEachValue(lowercaseName name: [UInt8], _ body: (UnsafeRawBufferPointer) -> Bool) {
+        name.withUnsafeBytes { forEachValue(lowercaseName: $0, body) }
+    }
+
     /// The one scan behind every look-up: each field whose name equals the lowercase `name` (ASCII case ignored),
     /// compared eight bytes at a time.
-    private func forEachValue(lowercaseName name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
+    func forEachValue(lowercaseName name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
         raw.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress else { return }
             for field in fields where field.nameLength == name.count {

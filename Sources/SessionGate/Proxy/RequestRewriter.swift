@@ -25,11 +25,12 @@ struct RequestRewriter: Sendable {
 
     private let requestHeaders: HeaderNameTable<RequestHeaderAction>
     private let identity: IdentityConfiguration
-    private let cookieName: String
+    /// The session cookie's name, whose pairs never reach the upstream.
+    private let cookieName: [UInt8]
 
     init(identity: IdentityConfiguration, session: SessionConfiguration) {
         self.identity = identity
-        self.cookieName = session.cookieName
+        self.cookieName = Array(session.cookieName.utf8)
         // First entry wins, in the precedence the rules had when they were written as one `if`: hop-by-hop, identity,
         // session header, then the headers the proxy sets or edits.
         var entries: [(String, RequestHeaderAction)] = [("connection", .connection), ("transfer-encoding", .transferEncoding)]
@@ -89,10 +90,7 @@ struct RequestRewriter: Sendable {
                     let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
                     forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
                 case .cookie:
-                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
-                    if let kept = withoutSessionCookie(value) {
-                        out.writeHeaderLine(String(decoding: name, as: UTF8.self), kept)
-                    }
+                    writeCookieLine(field, from: bytes, into: &out)
                 case .contentLength, .host, nil:
                     Self.writeLine(field.name, ": ", field.value, "\r\n", from: bytes, into: &out)
                 }
@@ -192,14 +190,24 @@ struct RequestRewriter: Sendable {
         }
     }
 
-    /// A `Cookie` header value without the session cookie, or nil if nothing else was in it.
-    private func withoutSessionCookie(_ value: String) -> String? {
-        guard value.contains(cookieName) else { return value }
-        let kept = value.split(separator: ";").filter { pair in
-            let name = pair.split(separator: "=", maxSplits: 1).first.map { $0.trimmingSpaces() } ?? ""
-            return name != cookieName
-        }.map { $0.trimmingSpaces() }
-        return kept.isEmpty ? nil : kept.joined(separator: "; ")
+    /// A `Cookie` line as sent, or without the session cookie's pairs (``CookieHeader/removing(named:from:_:)``);
+    /// no line when nothing else was in it.
+    private func writeCookieLine(_ field: HeaderLine, from bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
+        let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: field.nameLength + value.count + 4) { memory in
+            var writer = RawWriter(memory)
+            writer.append(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+            writer.append(": ")
+            let start = writer.count
+            let removed = cookieName.withUnsafeBytes { name in
+                CookieHeader.removing(named: name, from: value) { writer.append(UnsafeRawBufferPointer(rebasing: value[$0])) }
+            }
+            if !removed { writer.append(value) }
+            // Nothing left of the header: no line at all.
+            guard writer.count > start else { return 0 }
+            writer.append("\r\n")
+            return writer.count
+        }
     }
 
     /// A well-formed client request ID is kept (1 to 128 of `A-Z a-z 0-9 - _ . :`); anything else is replaced.

@@ -64,6 +64,14 @@ struct IdentityForwardingTests {
         #expect(response.status == 200)
         #expect(try response.upstreamHeader("Cookie") == ["theme=dark; lang=en"])
         #expect(try response.upstreamHeaders().allSatisfy { !$0.1.contains(token) })
+
+        // Cookies joined with commas (as some gateways join two `Cookie` headers): the session is found there, so it
+        // is taken out there too.
+        let joined = try await harness.get("/app/", headers: [("Cookie", "theme=dark, session_id=\(token), lang=en")])
+        #expect(joined.status == 200)
+        #expect(try joined.upstreamHeader("X-User-ID").isEmpty == false)
+        #expect(try joined.upstreamHeader("Cookie") == ["theme=dark, lang=en"])
+        #expect(try joined.upstreamHeaders().allSatisfy { !$0.1.contains(token) })
     }
 
     @Test func forwardedForIsAppendedAndTrustedOnlyFromTrustedProxies() async throws {

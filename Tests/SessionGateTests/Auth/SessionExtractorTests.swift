@@ -28,6 +28,16 @@ struct SessionExtractorTests {
         #expect(extract([("Cookie", "theme=dark; session_id=\(Self.cookieToken); lang=en")]) == expected)
         #expect(extract([("Cookie", "theme=dark;session_id=\(Self.cookieToken)")]) == expected)
         #expect(extract([("Cookie", "my_session_id=x; session_id_old=y; session_id=\(Self.cookieToken)")]) == expected)
+        #expect(extract([("Cookie", "theme=dark, session_id=\(Self.cookieToken), lang=en")]) == expected)
+        #expect(extract([("Cookie", "theme=dark;\tsession_id = \(Self.cookieToken) ")]) == expected)
+    }
+
+    /// The value balancing by cookie hashes: the same reading of the same headers.
+    @Test func cookieValueForBalancing() {
+        #expect(extractor.cookieValue(in: ["theme=dark", "lang=en; session_id=\"v1\""]) == "v1")
+        #expect(extractor.cookieValue(in: ["a=1, session_id=v2"]) == "v2")
+        #expect(extractor.cookieValue(in: ["my_session_id=x"]) == nil)
+        #expect(extractor.cookieValue(in: []) == nil)
     }
 
     @Test func findsTheCookieInAnyCookieHeader() {

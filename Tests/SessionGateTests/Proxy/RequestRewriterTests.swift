@@ -99,6 +99,19 @@ struct RequestRewriterTests {
         #expect(twoHeaders.headers["Cookie"] == ["theme=dark"])
     }
 
+    @Test func sessionCookieIsRemovedWhateverTheSeparator() {
+        // Found with `,` as well as `;` between pairs (see CookieHeader), so removed with either.
+        #expect(rewrite([("Cookie", "a=1, session_id=abc, b=2")]).headers["Cookie"] == ["a=1, b=2"])
+        #expect(rewrite([("Cookie", "session_id=abc,theme=dark")]).headers["Cookie"] == ["theme=dark"])
+        #expect(rewrite([("Cookie", " session_id = \"abc\" ;x=1")]).headers["Cookie"] == ["x=1"])
+        #expect(rewrite([("Cookie", "session_id=a; x=1; session_id=b")]).headers["Cookie"] == ["x=1"])
+        // What is kept is kept as sent, separators included.
+        #expect(rewrite([("Cookie", "a=x,y; session_id=abc")]).headers["Cookie"] == ["a=x,y"])
+        #expect(rewrite([("Cookie", "a=1;;session_id=abc;b=2")]).headers["Cookie"] == ["a=1;b=2"])
+        // Cookie names are case-sensitive: this is not the session cookie (the extractor ignores it too).
+        #expect(rewrite([("Cookie", "Session_ID=abc")]).headers["Cookie"] == ["Session_ID=abc"])
+    }
+
     @Test func cookiesWithoutTheSessionPassUntouched() {
         let head = rewrite([("Cookie", "theme=dark;lang=en")])
         #expect(head.headers["Cookie"] == ["theme=dark;lang=en"])
