@@ -11,6 +11,9 @@ enum StableHash {
     /// The hash of `text`'s UTF-8 bytes.
     static func hash(_ text: some StringProtocol) -> UInt64 { mix(feed(text.utf8, into: offsetBasis)) }
 
+    /// The hash of bytes: the same value as ``hash(_:)`` of the text they spell.
+    static func hash(bytes: UnsafeBufferPointer<UInt8>) -> UInt64 { mix(feed(bytes, into: offsetBasis)) }
+
     private static func feed(_ bytes: some Sequence<UInt8>, into state: UInt64) -> UInt64 {
         var state = state
         for byte in bytes {

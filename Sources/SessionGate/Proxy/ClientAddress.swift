@@ -9,6 +9,12 @@ struct ClientAddressResolver: Sendable {
 
     func clientAddress(peer: String, forwardedFor: [String]) -> String {
         guard !trustedProxies.isEmpty, isTrusted(peer) else { return peer }
+        return clientAddress(trustedPeer: peer, forwardedFor: forwardedFor)
+    }
+
+    /// ``clientAddress(peer:forwardedFor:)`` for a peer already found trusted (the proxy checks its peer once per
+    /// connection).
+    func clientAddress(trustedPeer peer: String, forwardedFor: [String]) -> String {
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
         var client = peer
         for hop in hops.reversed() {
@@ -20,7 +26,7 @@ struct ClientAddressResolver: Sendable {
     }
 
     func isTrusted(_ address: String) -> Bool {
-        guard let bytes = CIDR.parseAddress(address) else { return false }
+        guard !trustedProxies.isEmpty, let bytes = CIDR.parseAddress(address) else { return false }
         return trustedProxies.contains { $0.contains(bytes) }
     }
 }

@@ -19,7 +19,7 @@ extension ProxyHandler {
         case .session?:
             // Only a hash of the token is used, and only for routing; the token itself is never forwarded.
             guard case .token(let token, _) = exchange.presented else { return nil }
-            return StableHash.hash(token.rawValue)
+            return token.withBytes(StableHash.hash(bytes:))
         case .user?:
             return identity.map { StableHash.hash($0.userID) }
         case .cookie(let name)?:

@@ -53,6 +53,8 @@ final class ProxyHandler: ChannelInboundHandler {
     var state: State = .idle
     var context: ChannelHandlerContext?
     private var peerAddress = "unknown"
+    /// Whether the peer is one of `trusted_proxies`, decided once per connection (the peer cannot change).
+    private var peerIsTrusted = false
     private var pendingRead = false
     /// Parts of requests that arrived while an earlier request was still being served (HTTP/1.1 pipelining).
     private var pipelined = CircularBuffer<RequestPart>()
@@ -79,6 +81,7 @@ final class ProxyHandler: ChannelInboundHandler {
         self.context = context
         allocator = context.channel.allocator
         peerAddress = context.channel.remoteAddress?.addressText ?? "unknown"
+        peerIsTrusted = proxy.clientAddresses.isTrusted(peerAddress)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -337,11 +340,11 @@ final class ProxyHandler: ChannelInboundHandler {
 
     /// The client's address: the peer, or with trusted proxies the `X-Forwarded-For` hop they vouch for.
     func clientAddress(of head: RequestHead) -> String {
-        // Without trusted proxies the peer is the client: the `X-Forwarded-For` split is skipped.
-        proxy.clientAddresses.trustedProxies.isEmpty
-            ? peerAddress
-            : proxy.clientAddresses.clientAddress(
-                peer: peerAddress, forwardedFor: head.values(named: "x-forwarded-for"))
+        // A peer that is not a trusted proxy is the client: the `X-Forwarded-For` split is skipped.
+        peerIsTrusted
+            ? proxy.clientAddresses.clientAddress(
+                trustedPeer: peerAddress, forwardedFor: head.values(named: "x-forwarded-for"))
+            : peerAddress
     }
 
     static func errorResponse(for kind: AccessDecision.ErrorKind) -> ErrorResponse {

@@ -16,6 +16,11 @@ extension BalancingUnitTests {
             // Recorded from this implementation: if they change, instances of different versions would route keys
             // differently, which a release must announce.
             #expect(StableHash.hash("session-token") == 17_171_349_811_037_426_683)
+            // The proxy hashes a session token's bytes in place: the same value as its text's.
+            for text in ["", "a", "session-token", "0123abcd" + String(repeating: "C", count: 43)] {
+                var text = text
+                #expect(text.withUTF8(StableHash.hash(bytes:)) == StableHash.hash(text))
+            }
             let (owners, reversedOwners) = await offPool {
                 // The server order in the file does not matter: the ring is placed by address.
                 let reversed = ConsistentHashRing(servers: Self.names.reversed().map { ($0, 1) })

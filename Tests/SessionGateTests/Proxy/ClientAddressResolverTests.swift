@@ -13,6 +13,10 @@ struct ClientAddressResolverTests {
     @Test func withoutTrustedProxiesThePeerIsTheClient() {
         let nobody = ClientAddressResolver(trustedProxies: [])
         #expect(nobody.clientAddress(peer: "10.0.0.1", forwardedFor: ["203.0.113.7"]) == "10.0.0.1")
+        // The proxy asks once per connection whether its peer is trusted.
+        #expect(!nobody.isTrusted("10.0.0.1"))
+        #expect(proxies.isTrusted("10.0.0.1") && proxies.isTrusted("fd00::1"))
+        #expect(!proxies.isTrusted("198.51.100.9") && !proxies.isTrusted("unknown"))
     }
 
     @Test func untrustedPeerIsTheClientWhateverItClaims() {
