@@ -13,7 +13,7 @@ enum CookieHeader {
         var pairs = Pairs(bytes)
         while let pair = pairs.next() {
             guard let equals = isNamed(name, pair, in: bytes) else { continue }
-            var value = trimmed(equals + 1..<pair.upperBound, in: bytes)
+            var value = ByteScan.trimmed(equals + 1..<pair.upperBound, in: bytes)
             if value.count >= 2, bytes[value.lowerBound] == UInt8(ascii: "\""),
                 bytes[value.upperBound - 1] == UInt8(ascii: "\"")
             {
@@ -40,7 +40,7 @@ enum CookieHeader {
         var gapEnd: Int?
         pairs = Pairs(bytes)
         while let pair = pairs.next() {
-            let content = trimmed(pair, in: bytes)
+            let content = ByteScan.trimmed(pair, in: bytes)
             if pending != nil, gapEnd == nil { gapEnd = content.lowerBound }
             guard isNamed(name, pair, in: bytes) == nil, !content.isEmpty else { continue }
             if let kept = pending, let end = gapEnd {
@@ -59,20 +59,11 @@ enum CookieHeader {
         -> Int?
     {
         guard let equals = bytes[pair].firstIndex(of: UInt8(ascii: "=")) else { return nil }
-        let found = trimmed(pair.lowerBound..<equals, in: bytes)
+        let found = ByteScan.trimmed(pair.lowerBound..<equals, in: bytes)
         guard found.count == name.count else { return nil }
         guard name.isEmpty || memcmp(bytes.baseAddress! + found.lowerBound, name.baseAddress!, name.count) == 0
         else { return nil }
         return equals
-    }
-
-    /// `range` without leading and trailing spaces and tabs (empty, at its end, when that is all it holds).
-    private static func trimmed(_ range: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Range<Int> {
-        var start = range.lowerBound
-        var end = range.upperBound
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return start..<end
     }
 
     /// The pairs of a value, in order, each without its separator (empty ones included).

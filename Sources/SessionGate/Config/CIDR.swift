@@ -59,6 +59,21 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// ``parseAddress(_:)`` for text in place (a hop of `X-Forwarded-For`), without making a string of it.
+    static func parseAddress(bytes text: UnsafeRawBufferPointer) -> [UInt8]? {
+        // The longest IPv6 text (with an IPv4 tail) is 45 bytes.
+        guard !text.isEmpty, text.count <= 45 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: text.count + 1) { cString in
+            for index in 0..<text.count { cString[index] = CChar(bitPattern: text[index]) }
+            cString[text.count] = 0
+            var v4 = in_addr()
+            if inet_pton(AF_INET, cString.baseAddress!, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+            var v6 = in6_addr()
+            if inet_pton(AF_INET6, cString.baseAddress!, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+            return nil
+        }
+    }
+
     public var description: String {
         if address.count == 4 { return address.map(String.init).joined(separator: ".") + "/\(prefixLength)" }
         var words: [String] = []

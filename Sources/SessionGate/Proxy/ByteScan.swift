@@ -6,6 +6,15 @@ import Darwin
 
 /// Byte-level helpers for the heads the proxy reads and writes without building strings.
 enum ByteScan {
+    /// `range` of `bytes` without leading and trailing spaces and tabs (empty, at its end, when that is all it holds).
+    static func trimmed(_ range: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Range<Int> {
+        var start = range.lowerBound
+        var end = range.upperBound
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return start..<end
+    }
+
     /// The index of the first `byte` in `bytes` at or after `start`, found with `memchr`.
     @inline(__always)
     static func index(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {

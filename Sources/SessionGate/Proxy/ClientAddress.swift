@@ -25,6 +25,31 @@ struct ClientAddressResolver: Sendable {
         return client
     }
 
+    /// ``clientAddress(trustedPeer:forwardedFor:)`` on the request's own bytes: the hops of its `X-Forwarded-For`
+    /// headers are walked from the right in place, and only the address chosen becomes a string. Hops are read as
+    /// there: split on commas (empty pieces skipped), trimmed of spaces and tabs.
+    func clientAddress(trustedPeer peer: String, in head: RequestHead) -> String {
+        var client: String?
+        head.forEachValue(lowercaseName: Self.forwardedFor, fromLast: true) { value in
+            var end = value.count
+            while end > 0 {
+                var start = end
+                while start > 0, value[start - 1] != UInt8(ascii: ",") { start -= 1 }
+                let piece = start..<end
+                end = start - 1
+                guard !piece.isEmpty else { continue }
+                let hop = UnsafeRawBufferPointer(rebasing: value[ByteScan.trimmed(piece, in: value)])
+                guard let address = CIDR.parseAddress(bytes: hop) else { return false }
+                client = String(decoding: hop, as: UTF8.self)
+                guard trustedProxies.contains(where: { $0.contains(address) }) else { return false }
+            }
+            return true
+        }
+        return client ?? peer
+    }
+
+    private static let forwardedFor = Array("x-forwarded-for".utf8)
+
     func isTrusted(_ address: String) -> Bool {
         guard !trustedProxies.isEmpty, let bytes = CIDR.parseAddress(address) else { return false }
         return trustedProxies.contains { $0.contains(bytes) }

@@ -129,14 +129,28 @@ final class RequestHead: Sendable {
         }
     }
 
-    /// The same scan for a lowercase name made once (at config load or as a constant).
-    func forEachValue(lowercaseName name: [UInt8], _ body: (UnsafeRawBufferPointer) -> Bool) {
-        name.withUnsafeBytes { forEachValue(lowercaseName: $0, body) }
+    /// The same scan for a lowercase name made once (at config load or as a constant); `fromLast` visits the fields
+    /// last first (as `X-Forwarded-For` is read).
+    func forEachValue(lowercaseName name: [UInt8], fromLast: Bool = false, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        name.withUnsafeBytes { name in
+            if fromLast {
+                forEachValue(lowercaseName: name, in: fields.reversed(), body)
+            } else {
+                forEachValue(lowercaseName: name, body)
+            }
+        }
     }
 
     /// The one scan behind every look-up: each field whose name equals the lowercase `name` (ASCII case ignored),
     /// compared eight bytes at a time.
     func forEachValue(lowercaseName name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        forEachValue(lowercaseName: name, in: fields, body)
+    }
+
+    private func forEachValue(
+        lowercaseName name: UnsafeRawBufferPointer, in fields: some Sequence<HeaderLine>,
+        _ body: (UnsafeRawBufferPointer) -> Bool
+    ) {
         raw.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress else { return }
             for field in fields where field.nameLength == name.count {

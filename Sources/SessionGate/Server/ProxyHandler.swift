@@ -342,8 +342,7 @@ final class ProxyHandler: ChannelInboundHandler {
     func clientAddress(of head: RequestHead) -> String {
         // A peer that is not a trusted proxy is the client: the `X-Forwarded-For` split is skipped.
         peerIsTrusted
-            ? proxy.clientAddresses.clientAddress(
-                trustedPeer: peerAddress, forwardedFor: head.values(named: "x-forwarded-for"))
+            ? proxy.clientAddresses.clientAddress(trustedPeer: peerAddress, in: head)
             : peerAddress
     }
 

@@ -63,6 +63,22 @@ struct ClientAddressResolverTests {
         #expect(proxies.clientAddress(peer: "10.0.0.1", forwardedFor: ["203.0.113.7, ::ffff:10.0.0.2"]) == "203.0.113.7")
     }
 
+    /// The proxy walks the request's own `X-Forwarded-For` bytes: every chain above, and some more, resolves as the
+    /// strings do.
+    @Test(arguments: [
+        ["203.0.113.7"], [], [""], ["1.1.1.1, 203.0.113.7, 10.0.0.3,10.0.0.2"], ["1.1.1.1", " 203.0.113.7 ,10.0.0.3", "10.0.0.2\t"],
+        ["10.0.0.3, 10.0.0.2"], ["198.51.100.1, unknown, 10.0.0.2"], ["198.51.100.1, 203.0.113.7:443, 10.0.0.2"],
+        ["198.51.100.1, , 10.0.0.2"], ["198.51.100.1,,10.0.0.2"], ["2001:db8::7, fd12::3"], ["203.0.113.7, ::ffff:10.0.0.2"],
+        ["10.0.0.9,"], [",10.0.0.9"], ["203.0.113.7", ""], ["\(String(repeating: "1", count: 60))"],
+        ["0000:0000:0000:0000:0000:ffff:255.255.255.255, 10.0.0.2"],
+    ])
+    func requestBytesResolveAsTheStrings(chain: [String]) throws {
+        let head = try RequestHead.parsing(chain.map { ("X-Forwarded-For", $0) } + [("Accept", "*/*")])
+        for peer in ["10.0.0.1", "fd00::1"] {
+            #expect(proxies.clientAddress(trustedPeer: peer, in: head) == proxies.clientAddress(peer: peer, forwardedFor: chain))
+        }
+    }
+
     @Test func isTrustedNeedsAnAddress() {
         #expect(proxies.isTrusted("10.0.0.1"))
         #expect(!proxies.isTrusted("unknown"))
