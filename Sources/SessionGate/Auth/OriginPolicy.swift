@@ -10,9 +10,12 @@ struct OriginPolicy: Sendable {
     /// Normalised origins (`scheme://host[:port]`, lowercase, default ports removed). Empty: same-origin, i.e. the
     /// origin's `host[:port]` must equal the request's `Host`.
     let allowed: Set<String>
+    /// ``allowed`` as bytes, for the check on a request's own bytes (``allows(_:)``).
+    private let allowedBytes: [[UInt8]]
 
     init(allowed: [String]) {
         self.allowed = Set(allowed.compactMap(Self.normalize))
+        self.allowedBytes = self.allowed.map { Array($0.utf8) }
     }
 
     static func isUnsafe(_ method: HTTPMethod) -> Bool {
@@ -40,6 +43,97 @@ struct OriginPolicy: Sendable {
         else { return false }
         let authority = String(origin[schemeEnd.upperBound...])
         return authority == host || authority == Self.withoutDefaultPort(host)
+    }
+
+    /// ``allows(headers:)`` on the request's own bytes: the three headers are found in place and the stated origin
+    /// is normalised on the stack, so a browser's unsafe request makes no string for its check. Letters are
+    /// lowercased as ASCII (browsers send hosts in ASCII, IDNs as punycode).
+    func allows(_ head: RequestHead) -> Bool {
+        let origin = head.firstValueRange(lowercaseName: Self.originName)
+        let referer = origin == nil ? head.firstValueRange(lowercaseName: Self.refererName) : nil
+        let host = head.firstValueRange(lowercaseName: Self.hostName)
+        return head.raw.withUnsafeReadableBytes { bytes in
+            let stated: UnsafeRawBufferPointer
+            if let origin {
+                stated = UnsafeRawBufferPointer(rebasing: bytes[origin])
+            } else if let referer, let part = Self.originPart(ofURL: UnsafeRawBufferPointer(rebasing: bytes[referer])) {
+                stated = part
+            } else {
+                return false
+            }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(stated.count, 1)) { buffer in
+                guard let (length, schemeLength) = Self.normalize(stated, into: buffer) else { return false }
+                let normalized = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[..<length])
+                if !allowedBytes.isEmpty { return allowedBytes.contains { $0.elementsEqual(normalized) } }
+                guard let host else { return false }
+                let authority = UnsafeRawBufferPointer(rebasing: normalized[(schemeLength + 3)...])
+                let hostBytes = UnsafeRawBufferPointer(rebasing: bytes[host])
+                return Self.equalsLowercased(authority, hostBytes)
+                    || Self.equalsLowercased(authority, Self.withoutDefaultPort(hostBytes))
+            }
+        }
+    }
+
+    private static let originName = Array("origin".utf8)
+    private static let refererName = Array("referer".utf8)
+    private static let hostName = Array("host".utf8)
+
+    /// ``normalize(_:)`` into `buffer` (at least as long as `origin`): the normalised origin's length and its
+    /// scheme's, or nil.
+    private static func normalize(_ origin: UnsafeRawBufferPointer, into buffer: UnsafeMutableBufferPointer<UInt8>)
+        -> (length: Int, schemeLength: Int)?
+    {
+        for index in 0..<origin.count { buffer[index] = origin[index].asciiLowercased }
+        let lower = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[..<origin.count])
+        let schemeLength: Int
+        if ByteScan.hasPrefix(lower, at: 0, "https://") {
+            schemeLength = 5
+        } else if ByteScan.hasPrefix(lower, at: 0, "http://") {
+            schemeLength = 4
+        } else {
+            return nil
+        }
+        var end = lower.count
+        if end > schemeLength + 3, lower[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        let authority = schemeLength + 3..<end
+        guard !authority.isEmpty, !lower[authority].contains(where: { Self.notInAuthority.contains($0) }) else {
+            return nil
+        }
+        let defaultPort: StaticString = schemeLength == 4 ? ":80" : ":443"
+        let portLength = defaultPort.utf8CodeUnitCount
+        if authority.count >= portLength, ByteScan.hasPrefix(lower, at: end - portLength, defaultPort) { end -= portLength }
+        return (end, schemeLength)
+    }
+
+    private static let notInAuthority: [UInt8] = Array("/?#@ ".utf8)
+
+    /// ``origin(ofURL:)`` in place: `scheme://host[:port]` of an absolute URL, or nil.
+    private static func originPart(ofURL url: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard url.count >= 3 else { return nil }
+        for index in 0...(url.count - 3)
+        where url[index] == UInt8(ascii: ":") && url[index + 1] == UInt8(ascii: "/") && url[index + 2] == UInt8(ascii: "/")
+        {
+            var end = index + 3
+            while end < url.count, url[end] != UInt8(ascii: "/"), url[end] != UInt8(ascii: "?"), url[end] != UInt8(ascii: "#") {
+                end += 1
+            }
+            return UnsafeRawBufferPointer(rebasing: url[..<end])
+        }
+        return nil
+    }
+
+    /// Whether `lowercase` equals `text` with its ASCII letters lowercased.
+    private static func equalsLowercased(_ lowercase: UnsafeRawBufferPointer, _ text: UnsafeRawBufferPointer) -> Bool {
+        lowercase.count == text.count && zip(lowercase, text).allSatisfy { $0 == $1.asciiLowercased }
+    }
+
+    /// ``withoutDefaultPort(_:)`` in place.
+    private static func withoutDefaultPort(_ host: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        for port: StaticString in [":80", ":443"] where host.count >= port.utf8CodeUnitCount {
+            let start = host.count - port.utf8CodeUnitCount
+            if ByteScan.hasPrefix(host, at: start, port) { return UnsafeRawBufferPointer(rebasing: host[..<start]) }
+        }
+        return host
     }
 
     /// `scheme://host[:port]` of an absolute URL, or nil.

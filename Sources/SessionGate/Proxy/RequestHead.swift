@@ -129,6 +129,18 @@ final class RequestHead: Sendable {
         }
     }
 
+    /// Where the first value of the header with this lowercase name (made once) is in ``raw``'s readable bytes.
+    func firstValueRange(lowercaseName name: [UInt8]) -> Range<Int>? {
+        raw.withUnsafeReadableBytes { bytes in
+            name.withUnsafeBytes { name in
+                guard let base = bytes.baseAddress, let nameBase = name.baseAddress else { return nil }
+                return fields.first {
+                    $0.nameLength == name.count && ByteScan.equalsLowercase(base + $0.line.lowerBound, nameBase, count: name.count)
+                }?.value
+            }
+        }
+    }
+
     /// The same scan for a lowercase name made once (at config load or as a constant); `fromLast` visits the fields
     /// last first (as `X-Forwarded-For` is read).
     func forEachValue(lowercaseName name: [UInt8], fromLast: Bool = false, _ body: (UnsafeRawBufferPointer) -> Bool) {

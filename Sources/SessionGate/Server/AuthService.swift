@@ -61,9 +61,10 @@ final class AuthService: Sendable {
 
     /// The CSRF refusal for a proxied request, or nil: a cookie-authenticated unsafe method must come from an allowed
     /// origin.
-    /// `headers` is built only when the cheap checks leave it to decide (a cookie session on an unsafe method).
-    func csrfRefusal(method: HTTPMethod, headers: @autoclosure () -> HTTPHeaders, presented: PresentedSession) -> ErrorResponse? {
-        guard presented.cameFromCookie, OriginPolicy.isUnsafe(method), !origins.allows(headers: headers()) else { return nil }
+    /// The origin check reads the request's bytes only when the cheap checks leave it to decide (a cookie session on
+    /// an unsafe method).
+    func csrfRefusal(presented: PresentedSession, head: RequestHead) -> ErrorResponse? {
+        guard presented.cameFromCookie, OriginPolicy.isUnsafe(head.method), !origins.allows(head) else { return nil }
         return Self.crossOrigin
     }
 

@@ -295,7 +295,7 @@ final class ProxyHandler: ChannelInboundHandler {
         }
         let presented = proxy.extractor.extract(from: head)
         let exchange = Exchange(head: head, route: route, presented: presented, requestID: requestID)
-        if route.auth != .public, let refusal = proxy.auth?.csrfRefusal(method: head.method, headers: head.headers, presented: presented) {
+        if route.auth != .public, let refusal = proxy.auth?.csrfRefusal(presented: presented, head: head) {
             answer(exchange, with: refusal)
             return
         }

@@ -66,6 +66,39 @@ struct OriginPolicyTests {
         #expect(!policy.allows(headers: HTTPHeaders([("Origin", "https://shop.example")])), "no Host")
     }
 
+    /// The proxy checks a request's own bytes: the same answers as from its headers, for both kinds of policy.
+    @Test(arguments: [
+        [("Origin", "https://app.example.com")], [("Origin", "HTTPS://App.Example.COM:443/")], [("Origin", "http://localhost:8080")],
+        [("Origin", "http://app.example.com")], [("Origin", "https://app.example.com.evil.io")], [("Origin", "null")], [],
+        [("Origin", "")], [("Origin", "https://")], [("Origin", "https:///")], [("Origin", "http://:80")],
+        [("Origin", "https://user@app.example.com")], [("Origin", "https://app.example.com/path")],
+        [("Referer", "https://app.example.com/a/b?c=d")], [("Referer", "https://evil.io/https://app.example.com")],
+        [("Referer", "https://app.example.com?x")], [("Referer", "https://app.example.com#x")], [("Referer", "app.example.com")],
+        [("Origin", "https://evil.io"), ("Referer", "https://app.example.com/")],
+        [("Host", "shop.example:8443"), ("Origin", "https://shop.example:8443")], [("Host", "Shop.Example"), ("Origin", "https://shop.example")],
+        [("Host", "shop.example:443"), ("Origin", "https://shop.example")], [("Host", "shop.example:80"), ("Origin", "http://shop.example")],
+        [("Host", "shop.example"), ("Origin", "https://evil.example")], [("Host", "shop.example"), ("Referer", "http://shop.example:80/x")],
+        [("Host", "app.example.com"), ("Origin", "https://app.example.com")], [("Host", "localhost:8080"), ("Origin", "http://localhost:8080/")],
+    ])
+    func requestBytesDecideAsTheHeaders(headers: [(String, String)]) throws {
+        for version in [HTTPVersion.http1_0, .http1_1] {
+            let head = try RequestHead.parsing(headers, method: "POST", version: version)
+            for policy in [OriginPolicy(allowed: []), OriginPolicy(allowed: ["https://App.Example.com", "http://localhost:8080/"])] {
+                #expect(policy.allows(head) == policy.allows(headers: head.headers), "\(headers) \(version)")
+            }
+        }
+    }
+
+    @Test func requestBytesDecide() throws {
+        let sameHost = OriginPolicy(allowed: [])
+        #expect(sameHost.allows(try RequestHead.parsing([("Host", "shop.example"), ("Origin", "https://shop.example")])))
+        #expect(!sameHost.allows(try RequestHead.parsing([("Host", "shop.example"), ("Origin", "https://evil.example")])))
+        #expect(!sameHost.allows(try RequestHead.parsing([("Origin", "https://shop.example")], version: .http1_0)), "no Host")
+        let listed = OriginPolicy(allowed: ["https://App.Example.com"])
+        #expect(listed.allows(try RequestHead.parsing([("Referer", "https://app.example.com/a")])))
+        #expect(!listed.allows(try RequestHead.parsing([("Origin", "https://evil.io"), ("Referer", "https://app.example.com/")])))
+    }
+
     @Test func normalization() {
         #expect(OriginPolicy.normalize("HTTP://Example.COM:80") == "http://example.com")
         #expect(OriginPolicy.normalize("https://a.b/path") == nil)
