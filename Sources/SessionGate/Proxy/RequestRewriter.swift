@@ -212,8 +212,13 @@ struct RequestRewriter: Sendable {
 
     /// A well-formed client request ID is kept (1 to 128 of `A-Z a-z 0-9 - _ . :`); anything else is replaced.
     static func isWellFormedRequestID(_ value: String) -> Bool {
-        let utf8 = value.utf8
-        return (1...128).contains(utf8.count) && utf8.allSatisfy { b in
+        var value = value
+        return value.withUTF8 { isWellFormedRequestID(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``isWellFormedRequestID(_:)`` on the request's bytes, before any string is made of them.
+    static func isWellFormedRequestID(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        (1...128).contains(bytes.count) && bytes.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f
                 || b == 0x2e || b == 0x3a
         }

@@ -274,10 +274,16 @@ final class ProxyHandler: ChannelInboundHandler {
 
     // MARK: - A request arrives
 
+    private static let requestIDName = Array("x-request-id".utf8)
+
     private func begin(_ head: RequestHead) {
-        let requestID = (head.hasRequestID ? head.firstValue(named: "x-request-id") : nil).flatMap {
-            RequestRewriter.isWellFormedRequestID($0) ? RequestID(client: $0) : nil
-        } ?? loop.nextRequestID()
+        // The client's ID is checked in the request's bytes; a string is made only of one that is kept.
+        let clientID = head.hasRequestID
+            ? head.withFirstValue(lowercaseName: Self.requestIDName) { value in
+                RequestRewriter.isWellFormedRequestID(value) ? RequestID(client: String(decoding: value, as: UTF8.self)) : nil
+            } ?? nil
+            : nil
+        let requestID = clientID ?? loop.nextRequestID()
         // The target is read in place: most requests never need it as a string.
         if let problem = head.withTarget(RequestTarget.problem(inTarget:)) {
             answer(Exchange(head: head, route: .none, presented: .none, requestID: requestID), with: .badRequest(problem))
