@@ -52,21 +52,6 @@ struct SessionExtractor: Sendable {
         }
         return presented
     }
-
-    /// The first cookie named ``cookieName`` across all `Cookie` headers, as ``CookieHeader`` reads them.
-    func cookieValue(in cookieHeaders: [String]) -> String? {
-        for var header in cookieHeaders {
-            let found = header.withUTF8 { header in
-                cookieNameBytes.withUnsafeBytes { name in
-                    CookieHeader.value(named: name, in: UnsafeRawBufferPointer(header)).map {
-                        String(decoding: UnsafeRawBufferPointer(header)[$0], as: UTF8.self)
-                    }
-                }
-            }
-            if let found { return found }
-        }
-        return nil
-    }
 }
 
 extension Substring {

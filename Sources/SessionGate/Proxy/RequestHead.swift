@@ -93,6 +93,17 @@ final class RequestHead: Sendable {
         return result
     }
 
+    /// `body` applied to the bytes of the first value of the header `name` (ASCII case ignored), or nil when there is
+    /// none: reads a value without making a string of it.
+    func withFirstValue<Result>(named name: String, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        var result: Result?
+        forEachValue(named: name) { value in
+            result = body(value)
+            return false
+        }
+        return result
+    }
+
     /// Every value of the header `name` (ASCII case ignored), in order; empty (and unallocated) when there is none.
     func values(named name: String) -> [String] {
         var values: [String] = []

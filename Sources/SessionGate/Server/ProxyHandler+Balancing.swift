@@ -23,13 +23,31 @@ extension ProxyHandler {
         case .user?:
             return identity.map { StableHash.hash($0.userID) }
         case .cookie(let name)?:
-            return SessionExtractor(cookieName: name, headerName: "").cookieValue(
-                in: exchange.head.hasCookie ? exchange.head.values(named: "cookie") : [])
-                .map { StableHash.hash($0) }
+            return exchange.head.hasCookie ? Self.cookieHash(named: name, in: exchange.head) : nil
         case .header(let name)?:
-            return exchange.head.firstValue(named: name).map { StableHash.hash($0) }
+            // The value's bytes are hashed in place: the same value as its text's.
+            return exchange.head.withFirstValue(named: name) {
+                StableHash.hash(bytes: $0.assumingMemoryBound(to: UInt8.self))
+            }
         }
     }
+
+    /// The hash of the first cookie named `name` (as ``CookieHeader`` reads the `Cookie` headers), from the
+    /// request's bytes.
+    private static func cookieHash(named name: String, in head: RequestHead) -> UInt64? {
+        var hash: UInt64?
+        var name = name
+        name.withUTF8 { name in
+            head.forEachValue(lowercaseName: cookieHeaderName) { header in
+                guard let value = CookieHeader.value(named: UnsafeRawBufferPointer(name), in: header) else { return true }
+                hash = StableHash.hash(bytes: UnsafeRawBufferPointer(rebasing: header[value]).assumingMemoryBound(to: UInt8.self))
+                return false
+            }
+        }
+        return hash
+    }
+
+    private static let cookieHeaderName = Array("cookie".utf8)
 
     /// The server for the next attempt, holding an in-flight slot on it; `sameServer` keeps the one already held.
     /// Answers the client itself (and returns nil) when no server is left.

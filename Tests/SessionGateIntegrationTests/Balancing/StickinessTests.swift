@@ -51,6 +51,40 @@ extension BalancingProxyTests {
             #expect(used.count >= 2, "12 users spread over more than one server")
         }
 
+        /// `cookie:NAME` and `header:NAME` keys: the value is read off the request (a cookie as the session cookie is,
+        /// quoted or among comma-joined pairs; a header in any case) and its point on the documented ring names the
+        /// server.
+        @Test func cookieAndHeaderKeysStickToTheServerTheirRingPointNames() async throws {
+            let group = try await UpstreamGroup.start(3)
+            defer { Task { await group.stopAll() } }
+            let ring = ConsistentHashRing(servers: group.ringNames.map { ($0, 1) })
+            let byCookie = try await start(group, "balance = \"consistent_hash\"\nhash_key = \"cookie:cart\"")
+            var used = Set<Int>()
+            for n in 0..<20 {
+                let value = "cart-\(n)"
+                let expected = group.ports[ring.owner(of: StableHash.hash(value))]
+                for cookie in ["theme=dark; cart=\(value)", "a=1, cart=\"\(value)\"", "cart=\(value); cart=other"] {
+                    let response = try await byCookie.get("/public/x", headers: [("Cookie", cookie)])
+                    #expect(response.status == 200)
+                    #expect(response.upstreamPort == expected, "\(cookie)")
+                }
+                used.insert(expected)
+            }
+            #expect(used == Set(group.ports), "20 carts reach every one of 3 servers")
+            await byCookie.stop()
+
+            let byHeader = try await start(group, "balance = \"consistent_hash\"\nhash_key = \"header:X-Tenant\"")
+            defer { Task { await byHeader.stop() } }
+            for n in 0..<10 {
+                let value = "tenant-\(n)"
+                let expected = group.ports[ring.owner(of: StableHash.hash(value))]
+                for name in ["X-Tenant", "x-tenant"] {
+                    let response = try await byHeader.get("/public/x", headers: [(name, value)])
+                    #expect(response.upstreamPort == expected)
+                }
+            }
+        }
+
         @Test func clientAddressesFromATrustedProxyStickWithIPHash() async throws {
             let group = try await UpstreamGroup.start(3)
             let harness = try await start(group, "balance = \"ip_hash\"")

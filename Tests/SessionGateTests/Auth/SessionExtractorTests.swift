@@ -32,14 +32,6 @@ struct SessionExtractorTests {
         #expect(extract([("Cookie", "theme=dark;\tsession_id = \(Self.cookieToken) ")]) == expected)
     }
 
-    /// The value balancing by cookie hashes: the same reading of the same headers.
-    @Test func cookieValueForBalancing() {
-        #expect(extractor.cookieValue(in: ["theme=dark", "lang=en; session_id=\"v1\""]) == "v1")
-        #expect(extractor.cookieValue(in: ["a=1, session_id=v2"]) == "v2")
-        #expect(extractor.cookieValue(in: ["my_session_id=x"]) == nil)
-        #expect(extractor.cookieValue(in: []) == nil)
-    }
-
     @Test func findsTheCookieInAnyCookieHeader() {
         let presented = extract([("Cookie", "theme=dark"), ("cookie", "lang=en; session_id=\(Self.cookieToken)")])
         #expect(presented == token(Self.cookieToken, fromCookie: true))
