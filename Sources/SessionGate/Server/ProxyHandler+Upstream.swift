@@ -48,8 +48,12 @@ extension ProxyHandler: UpstreamConnectionDelegate {
             // The client waits for this before sending its body; the upstream never sees `Expect`.
             writeContinue(version: exchange.head.version)
         }
-        // A request without buffered body bytes (the usual GET) leaves in one write-and-flush.
-        upstream.writeHead(head, method: exchange.head.method, flush: exchange.bufferedBody.isEmpty)
+        // A request without buffered body bytes (the usual GET) leaves in one write-and-flush. A body still to come
+        // in the read being handled (a POST's usual case) leaves with its head: the flush waits for the body's end or
+        // the end of the read, so head and body go in one write.
+        let flushWithBody = readingClient && exchange.hasBody && !exchange.requestComplete && exchange.bufferedBody.isEmpty
+        upstream.writeHead(head, method: exchange.head.method, flush: exchange.bufferedBody.isEmpty && !flushWithBody)
+        if flushWithBody { upstreamNeedsFlush = true }
         if !exchange.bufferedBody.isEmpty {
             for buffer in exchange.bufferedBody { upstream.writeBody(buffer) }
             upstream.flush()

@@ -62,6 +62,8 @@ final class ProxyHandler: ChannelInboundHandler {
     private var drainingPipelined = false
     private var pipelinedScheduled = false
     var upstreamNeedsFlush = false
+    /// True while a client read is being handled: `channelReadComplete` follows, and flushes the upstream then.
+    var readingClient = false
     /// A response head not yet passed down, with any small body read with it, so that they leave in one buffer and,
     /// when the response ends in the same read, in one write-and-flush. Always written before anything else of the
     /// response, at its end, or at the end of each upstream read.
@@ -88,6 +90,8 @@ final class ProxyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        readingClient = true
+        defer { readingClient = false }
         do {
             while let part = try parser.next(&buffer) {
                 if case .closing = state { return }

@@ -322,6 +322,25 @@ struct ResponseFramingTests {
         #expect(body.hasSuffix("\r\n0\r\n\r\n"))
     }
 
+    /// A request whose body came in the same read as its head leaves in one write, head and body together: the
+    /// upstream reads it at once rather than being woken for the head alone.
+    @Test func requestBodyReadWithItsHeadReachesTheUpstreamWithIt() async throws {
+        let upstream = try await RawUpstream.start([Self.okReply])
+        let harness = try await Self.proxy(to: upstream)
+        defer { Task { await harness.stop(); await upstream.stop() } }
+
+        let client = try await RawClient.connect(port: harness.port)
+        defer { client.close() }
+        let body = String(repeating: "b", count: 300)
+        for n in 1...5 {
+            try await client.send("POST /public/form HTTP/1.1\r\nHost: x\r\nContent-Length: 300\r\n\r\n\(body)")
+            #expect(try await client.waitFor { $0.components(separatedBy: "\r\n\r\nok").count - 1 == n }.hasSuffix("ok"))
+        }
+        #expect(upstream.requests.count == 5)
+        #expect(upstream.requests.allSatisfy { $0.hasSuffix("\r\n\r\n" + body) })
+        #expect(upstream.requestReads == [1, 1, 1, 1, 1], "each request arrived in one read")
+    }
+
     @Test func badChunkInARequestBodyClosesBothConnectionsAndNothingCompleteIsForwarded() async throws {
         let upstream = try await RawUpstream.start([Self.okReply])
         let harness = try await Self.proxy(to: upstream)
@@ -441,6 +460,8 @@ final class RawUpstream: Sendable {
     struct State {
         var replies: [Reply]
         var requests: [String] = []
+        /// For each request, how many reads its bytes took to arrive.
+        var requestReads: [Int] = []
         var connectionsAccepted = 0
         var children: [any Channel] = []
     }
@@ -456,6 +477,7 @@ final class RawUpstream: Sendable {
     }
 
     var requests: [String] { state.withLockedValue { $0.requests } }
+    var requestReads: [Int] { state.withLockedValue { $0.requestReads } }
     var connectionsAccepted: Int { state.withLockedValue { $0.connectionsAccepted } }
 
     static func start(_ replies: [Reply]) async throws -> RawUpstream {
@@ -488,6 +510,8 @@ final class RawUpstream: Sendable {
 
         let state: NIOLockedValueBox<State>
         var received: [UInt8] = []
+        /// Reads that brought bytes of the request being received.
+        var reads = 0
         var closing = false
 
         init(state: NIOLockedValueBox<State>) { self.state = state }
@@ -495,12 +519,16 @@ final class RawUpstream: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data)
             received += buffer.readableBytesView
+            reads += 1
             while !closing, let length = Self.requestLength(received) {
                 let request = String(decoding: received[..<length], as: UTF8.self)
                 received.removeFirst(length)
+                let requestReads = reads
+                reads = received.isEmpty ? 0 : 1
                 let reply = state.withLockedValue { state -> Reply in
                     let index = state.requests.count
                     state.requests.append(request)
+                    state.requestReads.append(requestReads)
                     return state.replies[min(index, state.replies.count - 1)]
                 }
                 for piece in reply.pieces {
