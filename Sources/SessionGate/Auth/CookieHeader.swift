@@ -8,6 +8,22 @@ import Foundation
 /// and value are trimmed of spaces and tabs; a value in double quotes is unquoted. Names compare byte for byte
 /// (cookie names are case-sensitive).
 enum CookieHeader {
+    /// `body` with the value of the first cookie named `name` across `head`'s `Cookie` headers; nil when none has it.
+    @inline(__always)
+    static func withFirstValue<Result>(
+        named name: UnsafeRawBufferPointer, in head: RequestHead, _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result? {
+        var result: Result?
+        head.forEachValue(lowercaseName: headerName) { header in
+            guard let value = value(named: name, in: header) else { return true }
+            result = body(UnsafeRawBufferPointer(rebasing: header[value]))
+            return false
+        }
+        return result
+    }
+
+    private static let headerName = Array("cookie".utf8)
+
     /// The value of the first pair named `name`, trimmed and unquoted; nil when no pair has that name.
     static func value(named name: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer) -> Range<Int>? {
         var pairs = Pairs(bytes)

@@ -7,15 +7,12 @@ import NIOHTTP1
 /// forged by a page. Requests authenticated with the session header are exempt: another site cannot add a custom
 /// header without a CORS preflight.
 struct OriginPolicy: Sendable {
-    /// Normalised origins (`scheme://host[:port]`, lowercase, default ports removed). Empty: same-origin, i.e. the
-    /// origin's `host[:port]` must equal the request's `Host`.
-    let allowed: Set<String>
-    /// ``allowed`` as bytes, for the check on a request's own bytes (``allows(_:)``).
-    private let allowedBytes: [[UInt8]]
+    /// Normalised origins (`scheme://host[:port]`, lowercase, default ports removed), as bytes. Empty: same-origin,
+    /// i.e. the origin's `host[:port]` must equal the request's `Host`.
+    private let allowed: [[UInt8]]
 
     init(allowed: [String]) {
-        self.allowed = Set(allowed.compactMap(Self.normalize))
-        self.allowedBytes = self.allowed.map { Array($0.utf8) }
+        self.allowed = Array(Set(allowed.compactMap(Self.normalize))).map { Array($0.utf8) }
     }
 
     static func isUnsafe(_ method: HTTPMethod) -> Bool {
@@ -25,58 +22,68 @@ struct OriginPolicy: Sendable {
         }
     }
 
-    /// Whether a cookie-authenticated request with these headers may act for the user.
+    /// Whether a cookie-authenticated request with these headers may act for the user (the `[auth]` endpoints, which
+    /// have NIO's headers); the same rule as ``allows(_:)``.
     func allows(headers: HTTPHeaders) -> Bool {
-        let stated: String?
-        if let origin = headers.first(name: "origin") {
-            stated = origin
-        } else if let referer = headers.first(name: "referer") {
-            stated = Self.origin(ofURL: referer)
-        } else {
-            stated = nil
+        let origin = headers.first(name: "origin")
+        return Self.withBytes(origin) { origin in
+            Self.withBytes(origin == nil ? headers.first(name: "referer") : nil) { referer in
+                Self.withBytes(headers.first(name: "host")) { host in
+                    allows(origin: origin, referer: referer, host: host)
+                }
+            }
         }
-        // No `Origin` and no `Referer`: the request did not come from a browser page we can place; refuse.
-        guard let stated, let origin = Self.normalize(stated) else { return false }
-        if !allowed.isEmpty { return allowed.contains(origin) }
-        guard let host = headers.first(name: "host").map({ $0.lowercased() }),
-            let schemeEnd = origin.range(of: "://")
-        else { return false }
-        let authority = String(origin[schemeEnd.upperBound...])
-        return authority == host || authority == Self.withoutDefaultPort(host)
     }
 
-    /// ``allows(headers:)`` on the request's own bytes: the three headers are found in place and the stated origin
-    /// is normalised on the stack, so a browser's unsafe request makes no string for its check. Letters are
-    /// lowercased as ASCII (browsers send hosts in ASCII, IDNs as punycode).
+    /// Whether a cookie-authenticated request may act for the user, read off its own bytes: the three headers are
+    /// found in place and the stated origin is normalised on the stack, so a browser's unsafe request makes no string
+    /// for its check.
     func allows(_ head: RequestHead) -> Bool {
         let origin = head.firstValueRange(lowercaseName: Self.originName)
         let referer = origin == nil ? head.firstValueRange(lowercaseName: Self.refererName) : nil
         let host = head.firstValueRange(lowercaseName: Self.hostName)
         return head.raw.withUnsafeReadableBytes { bytes in
-            let stated: UnsafeRawBufferPointer
-            if let origin {
-                stated = UnsafeRawBufferPointer(rebasing: bytes[origin])
-            } else if let referer, let part = Self.originPart(ofURL: UnsafeRawBufferPointer(rebasing: bytes[referer])) {
-                stated = part
-            } else {
-                return false
-            }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(stated.count, 1)) { buffer in
-                guard let (length, schemeLength) = Self.normalize(stated, into: buffer) else { return false }
-                let normalized = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[..<length])
-                if !allowedBytes.isEmpty { return allowedBytes.contains { $0.elementsEqual(normalized) } }
-                guard let host else { return false }
-                let authority = UnsafeRawBufferPointer(rebasing: normalized[(schemeLength + 3)...])
-                let hostBytes = UnsafeRawBufferPointer(rebasing: bytes[host])
-                return Self.equalsLowercased(authority, hostBytes)
-                    || Self.equalsLowercased(authority, Self.withoutDefaultPort(hostBytes))
-            }
+            allows(
+                origin: origin.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
+                referer: referer.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) },
+                host: host.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) })
+        }
+    }
+
+    /// The rule: the origin `Origin` states (or, without it, `Referer`'s), normalised, must be an allowed one, or
+    /// with none configured name the request's `Host`. No `Origin` and no `Referer`: the request did not come from a
+    /// browser page we can place; refused. Letters are lowercased as ASCII (browsers send hosts in ASCII, IDNs as
+    /// punycode).
+    private func allows(origin: UnsafeRawBufferPointer?, referer: UnsafeRawBufferPointer?, host: UnsafeRawBufferPointer?)
+        -> Bool
+    {
+        let stated: UnsafeRawBufferPointer
+        if let origin {
+            stated = origin
+        } else if let referer, let part = Self.originPart(ofURL: referer) {
+            stated = part
+        } else {
+            return false
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(stated.count, 1)) { buffer in
+            guard let (length, schemeLength) = Self.normalize(stated, into: buffer) else { return false }
+            let normalized = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[..<length])
+            if !allowed.isEmpty { return allowed.contains { $0.elementsEqual(normalized) } }
+            guard let host else { return false }
+            let authority = UnsafeRawBufferPointer(rebasing: normalized[(schemeLength + 3)...])
+            return Self.equalsLowercased(authority, host) || Self.equalsLowercased(authority, Self.withoutDefaultPort(host))
         }
     }
 
     private static let originName = Array("origin".utf8)
     private static let refererName = Array("referer".utf8)
     private static let hostName = Array("host".utf8)
+
+    /// `body` with a string's UTF-8 bytes, or nil.
+    private static func withBytes<Result>(_ text: String?, _ body: (UnsafeRawBufferPointer?) -> Result) -> Result {
+        guard var text else { return body(nil) }
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
 
     /// ``normalize(_:)`` into `buffer` (at least as long as `origin`): the normalised origin's length and its
     /// scheme's, or nil.
@@ -107,7 +114,7 @@ struct OriginPolicy: Sendable {
 
     private static let notInAuthority: [UInt8] = Array("/?#@ ".utf8)
 
-    /// ``origin(ofURL:)`` in place: `scheme://host[:port]` of an absolute URL, or nil.
+    /// `scheme://host[:port]` of an absolute URL, in place, or nil.
     private static func originPart(ofURL url: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard url.count >= 3 else { return nil }
         for index in 0...(url.count - 3)
@@ -127,7 +134,7 @@ struct OriginPolicy: Sendable {
         lowercase.count == text.count && zip(lowercase, text).allSatisfy { $0 == $1.asciiLowercased }
     }
 
-    /// ``withoutDefaultPort(_:)`` in place.
+    /// `host` without a default port (`:80`, `:443`).
     private static func withoutDefaultPort(_ host: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         for port: StaticString in [":80", ":443"] where host.count >= port.utf8CodeUnitCount {
             let start = host.count - port.utf8CodeUnitCount
@@ -138,28 +145,17 @@ struct OriginPolicy: Sendable {
 
     /// `scheme://host[:port]` of an absolute URL, or nil.
     static func origin(ofURL url: String) -> String? {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        let rest = url[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        return String(url[..<schemeEnd.upperBound]) + rest[..<authorityEnd]
+        withBytes(url) { originPart(ofURL: $0!).map { String(decoding: $0, as: UTF8.self) } }
     }
 
     /// Lowercase, without a default port (`:80` for http, `:443` for https); nil for `null`, for anything with a path,
-    /// user info, or an unknown scheme.
+    /// user info, or an unknown scheme. Non-ASCII letters are lowercased too (configured origins; see ``allows(_:)``).
     static func normalize(_ origin: String) -> String? {
-        let lower = origin.lowercased()
-        let scheme: String
-        if lower.hasPrefix("https://") { scheme = "https" } else if lower.hasPrefix("http://") { scheme = "http" } else { return nil }
-        var authority = String(lower.dropFirst(scheme.count + 3))
-        if authority.hasSuffix("/") { authority.removeLast() }
-        guard !authority.isEmpty, !authority.contains(where: { "/?#@ ".contains($0) }) else { return nil }
-        if scheme == "http", authority.hasSuffix(":80") { authority.removeLast(3) }
-        if scheme == "https", authority.hasSuffix(":443") { authority.removeLast(4) }
-        return "\(scheme)://\(authority)"
-    }
-
-    private static func withoutDefaultPort(_ host: String) -> String {
-        for port in [":80", ":443"] where host.hasSuffix(port) { return String(host.dropLast(port.count)) }
-        return host
+        withBytes(origin.lowercased()) { lower in
+            let lower = lower!
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(lower.count, 1)) { buffer in
+                normalize(lower, into: buffer).map { String(decoding: UnsafeBufferPointer(rebasing: buffer[..<$0.length]), as: UTF8.self) }
+            }
+        }
     }
 }

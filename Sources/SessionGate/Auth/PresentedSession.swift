@@ -21,7 +21,6 @@ struct SessionExtractor: Sendable {
     private let headerNameBytes: [UInt8]
     /// ``cookieName``'s bytes, made once (cookie names compare byte for byte).
     private let cookieNameBytes: [UInt8]
-    private static let cookieHeaderName = Array("cookie".utf8)
 
     init(cookieName: String, headerName: String) {
         self.cookieName = cookieName
@@ -41,16 +40,11 @@ struct SessionExtractor: Sendable {
 
     /// The first cookie named ``cookieName`` across the `Cookie` headers, when there is one.
     private func fromCookie(_ head: RequestHead) -> PresentedSession? {
-        var presented: PresentedSession?
         cookieNameBytes.withUnsafeBytes { name in
-            head.forEachValue(lowercaseName: Self.cookieHeaderName) { header in
-                guard let value = CookieHeader.value(named: name, in: header) else { return true }
-                presented = SessionToken(bytes: UnsafeRawBufferPointer(rebasing: header[value]))
-                    .map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
-                return false
+            CookieHeader.withFirstValue(named: name, in: head) { value in
+                SessionToken(bytes: value).map { .token($0, fromCookie: true) } ?? .malformed(fromCookie: true)
             }
         }
-        return presented
     }
 }
 

@@ -48,15 +48,8 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a textual IPv4 or IPv6 address into its bytes, or nil.
     public static func parseAddress(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 {
-            return withUnsafeBytes(of: &v4) { Array($0) }
-        }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) }
-        }
-        return nil
+        var text = text
+        return text.withUTF8 { parseAddress(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     /// ``parseAddress(_:)`` for text in place (a hop of `X-Forwarded-For`), without making a string of it.

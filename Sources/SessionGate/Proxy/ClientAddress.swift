@@ -9,28 +9,32 @@ struct ClientAddressResolver: Sendable {
 
     func clientAddress(peer: String, forwardedFor: [String]) -> String {
         guard !trustedProxies.isEmpty, isTrusted(peer) else { return peer }
-        return clientAddress(trustedPeer: peer, forwardedFor: forwardedFor)
-    }
-
-    /// ``clientAddress(peer:forwardedFor:)`` for a peer already found trusted (the proxy checks its peer once per
-    /// connection).
-    func clientAddress(trustedPeer peer: String, forwardedFor: [String]) -> String {
-        let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces() }
-        var client = peer
-        for hop in hops.reversed() {
-            guard CIDR.parseAddress(hop) != nil else { break }
-            client = hop
-            if !isTrusted(hop) { break }
+        return clientAddress(trustedPeer: peer) { visit in
+            for var value in forwardedFor.reversed() {
+                guard value.withUTF8({ visit(UnsafeRawBufferPointer($0)) }) else { return }
+            }
         }
-        return client
     }
 
-    /// ``clientAddress(trustedPeer:forwardedFor:)`` on the request's own bytes: the hops of its `X-Forwarded-For`
-    /// headers are walked from the right in place, and only the address chosen becomes a string. Hops are read as
-    /// there: split on commas (empty pieces skipped), trimmed of spaces and tabs.
+    /// ``clientAddress(peer:forwardedFor:)`` on the request's own bytes, for a peer already found trusted (the proxy
+    /// checks its peer once per connection): only the address chosen becomes a string.
     func clientAddress(trustedPeer peer: String, in head: RequestHead) -> String {
+        clientAddress(trustedPeer: peer) { visit in
+            head.forEachValue(lowercaseName: Self.forwardedFor, fromLast: true, visit)
+        }
+    }
+
+    private static let forwardedFor = Array("x-forwarded-for".utf8)
+
+    /// The walk: `valuesFromLast` hands over the `X-Forwarded-For` values, last first, while `visit` returns true.
+    /// Each value's hops are read from the right (split on commas, empty pieces skipped, trimmed of spaces and tabs);
+    /// each address stands for the client until one is not a trusted proxy, and anything that is not an address
+    /// stops the walk.
+    private func clientAddress(
+        trustedPeer peer: String, valuesFromLast: (_ visit: (UnsafeRawBufferPointer) -> Bool) -> Void
+    ) -> String {
         var client: String?
-        head.forEachValue(lowercaseName: Self.forwardedFor, fromLast: true) { value in
+        valuesFromLast { value in
             var end = value.count
             while end > 0 {
                 var start = end
@@ -48,8 +52,6 @@ struct ClientAddressResolver: Sendable {
         return client ?? peer
     }
 
-    private static let forwardedFor = Array("x-forwarded-for".utf8)
-
     func isTrusted(_ address: String) -> Bool {
         guard !trustedProxies.isEmpty, let bytes = CIDR.parseAddress(address) else { return false }
         return trustedProxies.contains { $0.contains(bytes) }
@@ -59,13 +61,4 @@ struct ClientAddressResolver: Sendable {
 extension SocketAddress {
     /// The address without the port, as forwarded in `X-Forwarded-For`.
     var addressText: String { ipAddress ?? "unknown" }
-}
-
-extension Substring {
-    func trimmingSpaces() -> String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
-        return String(s)
-    }
 }

@@ -142,24 +142,22 @@ final class RequestHead: Sendable {
 
     /// Where the first value of the header with this lowercase name (made once) is in ``raw``'s readable bytes.
     func firstValueRange(lowercaseName name: [UInt8]) -> Range<Int>? {
-        raw.withUnsafeReadableBytes { bytes in
-            name.withUnsafeBytes { name in
-                guard let base = bytes.baseAddress, let nameBase = name.baseAddress else { return nil }
-                return fields.first {
-                    $0.nameLength == name.count && ByteScan.equalsLowercase(base + $0.line.lowerBound, nameBase, count: name.count)
-                }?.value
+        var found: Range<Int>?
+        name.withUnsafeBytes { name in
+            forEachField(lowercaseName: name, fromLast: false) { field, _ in
+                found = field.value
+                return false
             }
         }
+        return found
     }
 
     /// The same scan for a lowercase name made once (at config load or as a constant); `fromLast` visits the fields
     /// last first (as `X-Forwarded-For` is read).
     func forEachValue(lowercaseName name: [UInt8], fromLast: Bool = false, _ body: (UnsafeRawBufferPointer) -> Bool) {
         name.withUnsafeBytes { name in
-            if fromLast {
-                forEachValue(lowercaseName: name, in: fields.reversed(), body)
-            } else {
-                forEachValue(lowercaseName: name, body)
+            forEachField(lowercaseName: name, fromLast: fromLast) { field, bytes in
+                body(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
             }
         }
     }
@@ -167,19 +165,27 @@ final class RequestHead: Sendable {
     /// The one scan behind every look-up: each field whose name equals the lowercase `name` (ASCII case ignored),
     /// compared eight bytes at a time.
     func forEachValue(lowercaseName name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool) {
-        forEachValue(lowercaseName: name, in: fields, body)
+        forEachField(lowercaseName: name, fromLast: false) { field, bytes in
+            body(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+        }
     }
 
-    private func forEachValue(
-        lowercaseName name: UnsafeRawBufferPointer, in fields: some Sequence<HeaderLine>,
-        _ body: (UnsafeRawBufferPointer) -> Bool
+    /// Each field whose name equals the lowercase `name` (ASCII case ignored), in order or last first, with the
+    /// head's bytes, while `body` returns true.
+    @inline(__always)
+    private func forEachField(
+        lowercaseName name: UnsafeRawBufferPointer, fromLast: Bool, _ body: (HeaderLine, UnsafeRawBufferPointer) -> Bool
     ) {
         raw.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress else { return }
-            for field in fields where field.nameLength == name.count {
-                guard name.isEmpty || ByteScan.equalsLowercase(base + field.line.lowerBound, name.baseAddress!, count: name.count)
+            var index = fromLast ? fields.count - 1 : 0
+            while index >= 0, index < fields.count {
+                let field = fields[index]
+                index += fromLast ? -1 : 1
+                guard field.nameLength == name.count,
+                    name.isEmpty || ByteScan.equalsLowercase(base + field.line.lowerBound, name.baseAddress!, count: name.count)
                 else { continue }
-                guard body(UnsafeRawBufferPointer(rebasing: bytes[field.value])) else { return }
+                guard body(field, bytes) else { return }
             }
         }
     }

@@ -35,19 +35,13 @@ extension ProxyHandler {
     /// The hash of the first cookie named `name` (as ``CookieHeader`` reads the `Cookie` headers), from the
     /// request's bytes.
     private static func cookieHash(named name: String, in head: RequestHead) -> UInt64? {
-        var hash: UInt64?
         var name = name
-        name.withUTF8 { name in
-            head.forEachValue(lowercaseName: cookieHeaderName) { header in
-                guard let value = CookieHeader.value(named: UnsafeRawBufferPointer(name), in: header) else { return true }
-                hash = StableHash.hash(bytes: UnsafeRawBufferPointer(rebasing: header[value]).assumingMemoryBound(to: UInt8.self))
-                return false
+        return name.withUTF8 { name in
+            CookieHeader.withFirstValue(named: UnsafeRawBufferPointer(name), in: head) {
+                StableHash.hash(bytes: $0.assumingMemoryBound(to: UInt8.self))
             }
         }
-        return hash
     }
-
-    private static let cookieHeaderName = Array("cookie".utf8)
 
     /// The server for the next attempt, holding an in-flight slot on it; `sameServer` keeps the one already held.
     /// Answers the client itself (and returns nil) when no server is left.
