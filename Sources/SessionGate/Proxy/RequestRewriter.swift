@@ -62,16 +62,20 @@ struct RequestRewriter: Sendable {
         var bytes: ByteBuffer
     }
 
-    /// Copies the request line and every kept header line from the client's bytes, then adds the proxy's headers.
+    /// Room for the kept lines of `client` and the proxy's own headers, so the head's buffer is not reallocated
+    /// while it is written.
+    static func headCapacity(for client: RequestHead) -> Int { client.raw.readableBytes + 512 }
+
+    /// Copies the request line and every kept header line from the client's bytes, then adds the proxy's headers,
+    /// after what `out` holds (the caller passes it empty, usually a buffer reused from an earlier request).
     /// Strings are made only for the values that are edited (`Cookie` holding the session, `X-Forwarded-For`).
-    func upstreamHead(for client: RequestHead, context: Context, allocator: ByteBufferAllocator) -> UpstreamHead {
+    func upstreamHead(for client: RequestHead, context: Context, into out: inout ByteBuffer) {
         client.raw.withUnsafeReadableBytes { bytes in
             // Options named by `Connection` are rare: collect them only when the parser saw some.
             let connectionOptions = client.hasConnectionOptions ? Self.connectionOptions(client, bytes) : []
             var host: Range<Int>?
             var forwardedFor: String?
-            // Room for the kept lines and the proxy's own headers, so the buffer is not reallocated on the way.
-            var out = allocator.buffer(capacity: client.raw.readableBytes + 512)
+            out.reserveCapacity(minimumWritableBytes: Self.headCapacity(for: client))
             Self.writeLine(client.methodRange, " ", client.targetRange, " HTTP/1.1\r\n", from: bytes, into: &out)
             for field in client.fields {
                 let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
@@ -98,7 +102,6 @@ struct RequestRewriter: Sendable {
             writeProxyHeaders(
                 into: &out, chunkedBody: client.chunked, forwardedFor: forwardedFor,
                 host: host.map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }, context: context)
-            return UpstreamHead(bytes: out)
         }
     }
 

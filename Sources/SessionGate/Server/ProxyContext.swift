@@ -44,10 +44,31 @@ final class LoopResources {
     /// the usual response needs no allocation. Should anything still refer to it, clearing it allocates anew
     /// (copy-on-write), so sharing it can never mix two responses.
     var responseBuffer = ByteBuffer()
+    /// Buffers of upstream request heads whose exchanges are over, for the next heads: a request usually needs no
+    /// allocation for its head. A head stays with its exchange until the response came (it is sent again if a reused
+    /// upstream connection turns out closed), so several are in use at once; a few hundred small ones are kept, at
+    /// most, and large ones are let go. Should a write still refer to one, clearing it allocates anew
+    /// (copy-on-write), so reuse can never mix two heads.
+    private var spareHeadBuffers: [ByteBuffer] = []
+    static let maxSpareHeadBuffers = 256
+    static let maxSpareHeadCapacity = 4096
 
     init(eventLoop: EventLoop, upstreams: [Upstream], requestIDPrefix: String, loopIndex: Int) {
         self.pool = UpstreamPool(eventLoop: eventLoop, upstreams: upstreams)
         self.prefix = "\(requestIDPrefix)\(loopIndex)-"
+    }
+
+    /// An empty buffer with room for `capacity` bytes: a spare one when there is one.
+    func takeHeadBuffer(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard var buffer = spareHeadBuffers.popLast() else { return allocator.buffer(capacity: capacity) }
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
+    }
+
+    /// Keeps `buffer` for a later head, unless enough are kept already or it is large.
+    func recycleHeadBuffer(_ buffer: ByteBuffer) {
+        guard spareHeadBuffers.count < Self.maxSpareHeadBuffers, buffer.capacity <= Self.maxSpareHeadCapacity else { return }
+        spareHeadBuffers.append(buffer)
     }
 
     /// A request ID unique in this process (and, through the random prefix, across processes).

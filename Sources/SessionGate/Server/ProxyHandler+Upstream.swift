@@ -310,6 +310,11 @@ extension ProxyHandler: UpstreamConnectionDelegate {
     /// Both directions are done: the upstream connection goes back to the pool and the client may send more.
     func finish(_ exchange: Exchange, upstream: UpstreamConnection, responseWritten: EventLoopFuture<Void>?) {
         releaseServer(exchange, .success)
+        // Its head was answered: nothing will send it again, so its buffer serves a later request's head.
+        if let head = exchange.upstreamHead {
+            exchange.upstreamHead = nil
+            loop.recycleHeadBuffer(head.bytes)
+        }
         loop.pool.release(upstream)
         if exchange.keepAlive {
             state = .idle

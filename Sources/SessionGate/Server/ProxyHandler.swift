@@ -341,8 +341,9 @@ final class ProxyHandler: ChannelInboundHandler {
             let clientAddress = clientAddress(of: exchange.head)
             let context = RequestRewriter.Context(
                 peerAddress: peerAddress, clientAddress: clientAddress, requestID: exchange.id, identity: identity)
-            exchange.upstreamHead = proxy.rewriter.upstreamHead(
-                for: exchange.head, context: context, allocator: allocator)
+            var head = loop.takeHeadBuffer(capacity: RequestRewriter.headCapacity(for: exchange.head), allocator: allocator)
+            proxy.rewriter.upstreamHead(for: exchange.head, context: context, into: &head)
+            exchange.upstreamHead = RequestRewriter.UpstreamHead(bytes: head)
             exchange.balanceKey = balanceKey(for: exchange, identity: identity, clientAddress: clientAddress)
             connectUpstream(exchange, fresh: false)
         }

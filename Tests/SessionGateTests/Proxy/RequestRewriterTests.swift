@@ -18,8 +18,9 @@ struct RequestRewriterTests {
         let client = try! RequestHead.parsing(headers, method: method.rawValue, uri: uri, version: version)
         let context = RequestRewriter.Context(
             peerAddress: "192.0.2.10", clientAddress: "203.0.113.7", requestID: "req-1", identity: identity)
-        let written = (rewriter ?? self.rewriter).upstreamHead(for: client, context: context, allocator: ByteBufferAllocator())
-        return Self.parse(written.bytes)
+        var written = ByteBuffer()
+        (rewriter ?? self.rewriter).upstreamHead(for: client, context: context, into: &written)
+        return Self.parse(written)
     }
 
     /// Reads back the head the rewriter wrote: request line, then `name: value` lines up to the blank line.
