@@ -79,14 +79,14 @@ extension NearCacheTests {
                 let created = try await cli.store.create(NewSession(userID: userID, userName: "u", roles: ["r"]))
                 try await a.prime(created.token)
                 try await b.prime(created.token)
-                // Half as `sessiongate session revoke` does it (another process's store), half on instance A itself
-                // (as a logout there will).
+                // Half as `sessiongate session revoke` does it (another process's store), half as a logout on
+                // instance A does it (`POST /auth/logout` ends the presented session through A's own store).
                 let start: ContinuousClock.Instant
                 if trial % 2 == 0 {
                     #expect(try await cli.store.revokeAll(userID: userID) == 1)
                     start = .now
                 } else {
-                    #expect(try await a.store.revokeAll(userID: userID) == 1)
+                    #expect(try await a.store.destroy(created.token, userID: userID))
                     start = .now
                 }
                 for time in try await lastAcceptance(created.token, on: [a, b], after: start) {
