@@ -1,6 +1,7 @@
 // swift-tools-version:5.9
 // A reference point for `scripts/bench` and `scripts/callgrind`, not part of SessionGate: the least work a SwiftNIO
-// proxy can do per request. Built on its own, so SessionGate's build and tests never compile it.
+// proxy can do per request. Built on its own, so SessionGate's build and tests never compile it; the scripts build it
+// as they build SessionGate (`-Xswiftc -enforce-exclusivity=unchecked`, for every module, SwiftNIO's included).
 import PackageDescription
 
 let package = Package(
@@ -12,9 +13,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            // As SessionGate's release build is measured (see README, "Using it").
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            ]
         )
     ]
 )
