@@ -136,7 +136,9 @@ struct RedisClientIntegrationTests {
             #expect(!connected)
             let later = await RedisIntegration.error { try await client.send(RedisCommand("GET", "k")) }
             #expect(later == .connectionUnavailable)
-            #expect(ContinuousClock.now - start < .seconds(4), "failed fast, not hung")
+            // The two `connectionUnavailable`s show the client fails rather than queues; the clock only catches a
+            // hang, with room for a loaded CI machine (4 s was once exceeded there).
+            #expect(ContinuousClock.now - start < .seconds(20), "failed fast, not hung")
         }
         // Many attempts in 300 ms, yet each of the two connections logged the WRONGPASS problem once, also when a
         // retry failed differently in between (a handshake or connect timing out on a loaded machine).
