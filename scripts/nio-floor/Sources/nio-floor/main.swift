@@ -81,7 +81,7 @@ let arguments = CommandLine.arguments
 guard arguments.count == 4, let listenPort = Int(arguments[1]), let upstreamPort = Int(arguments[2]),
     let threads = Int(arguments[3]), threads > 0
 else {
-    print("usage: nio-floor LISTEN_PORT UPSTREAM_PORT THREADS")
+    fputs("usage: nio-floor LISTEN_PORT UPSTREAM_PORT THREADS (ports and a thread count above 0)\n", stderr)
     exit(2)
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
