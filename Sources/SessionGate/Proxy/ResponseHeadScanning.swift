@@ -149,8 +149,9 @@ struct ResponseLineSkips {
     /// False when the runs cannot be copied as they are: too many lines to drop, or a bare LF to rewrite.
     private(set) var isUsable = true
     /// Start and end of each entry's lines (heads are at most 64 KiB), kept small: the head this travels in is copied
-    /// on its way from the parser to the proxy.
-    private var bounds = SIMD8<UInt32>()
+    /// on its way from the parser to the proxy. A tuple, not a `SIMD8<UInt32>`, whose 32-byte alignment would pass to
+    /// every object holding a head and make its allocation an aligned one.
+    private var bounds: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0)
     /// Each entry's kind, two bits apiece.
     private var kinds: UInt8 = 0
 
@@ -159,8 +160,11 @@ struct ResponseLineSkips {
             isUsable = false
             return
         }
-        bounds[2 * count] = UInt32(truncatingIfNeeded: lines.lowerBound)
-        bounds[2 * count + 1] = UInt32(truncatingIfNeeded: lines.upperBound)
+        let index = 2 * count
+        withUnsafeMutableBytes(of: &bounds) { bounds in
+            bounds.storeBytes(of: UInt32(truncatingIfNeeded: lines.lowerBound), toByteOffset: 4 * index, as: UInt32.self)
+            bounds.storeBytes(of: UInt32(truncatingIfNeeded: lines.upperBound), toByteOffset: 4 * index + 4, as: UInt32.self)
+        }
         kinds |= kind.rawValue << (2 * count)
         count += 1
     }
@@ -168,9 +172,12 @@ struct ResponseLineSkips {
     mutating func noteBareLF() { isUsable = false }
 
     subscript(index: Int) -> Entry {
-        Entry(
-            lines: Int(bounds[2 * index])..<Int(bounds[2 * index + 1]),
-            kind: Kind(rawValue: (kinds >> (2 * index)) & 0b11)!)
+        withUnsafeBytes(of: bounds) { bounds in
+            Entry(
+                lines: Int(bounds.load(fromByteOffset: 8 * index, as: UInt32.self))
+                    ..< Int(bounds.load(fromByteOffset: 8 * index + 4, as: UInt32.self)),
+                kind: Kind(rawValue: (kinds >> (2 * index)) & 0b11)!)
+        }
     }
 }
 
@@ -234,6 +241,7 @@ struct HeaderLine {
     var name: Range<Int> { line.lowerBound..<line.lowerBound + nameLength }
 
     /// Compares the name with a lowercase ASCII name of the same length.
+    @inline(__always)
     func nameEquals(_ bytes: UnsafeRawBufferPointer, _ lowercaseName: StaticString) -> Bool {
         Self.equalsIgnoringCase(bytes, name, lowercaseName)
     }
@@ -269,6 +277,9 @@ struct HeaderLine {
         }
     }
 
+    /// Always inlined: the name's length is then a constant where it is called, and the call (most of the cost for a
+    /// short name) is gone.
+    @inline(__always)
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
         guard range.count == lowercase.utf8CodeUnitCount else { return false }
         guard let base = bytes.baseAddress, !range.isEmpty else { return true }

@@ -76,6 +76,31 @@ struct ClientRequestParserTests {
         ])
     }
 
+
+    /// The parser reuses one array for the fields of successive heads; a head still held when the next one is parsed
+    /// (pipelining) keeps its own fields, and so does every head after it, with more or fewer fields than before.
+    @Test func aHeadKeepsItsFieldsWhileLaterHeadsAreParsed() throws {
+        var parser = ClientRequestParser()
+        var heads: [RequestHead] = []
+        let requests = [
+            "GET /1 HTTP/1.1\r\nHost: one\r\nX-A: 1\r\nX-B: 2\r\n\r\n",
+            "GET /2 HTTP/1.1\r\nHost: two\r\n\r\n",
+            "GET /3 HTTP/1.1\r\nHost: three\r\n" + (0..<40).map { "X-\($0): \($0)\r\n" }.joined() + "\r\n",
+            "GET /4 HTTP/1.1\r\nHost: four\r\nX-A: 4\r\n\r\n",
+        ]
+        for request in requests {
+            var buffer = ByteBuffer(string: request)
+            while let event = try parser.next(&buffer) {
+                if case .head(let head) = event { heads.append(head) }
+            }
+        }
+        #expect(heads.map(\.fields.count) == [3, 1, 41, 2])
+        #expect(heads.map { $0.firstValue(named: "host") } == ["one", "two", "three", "four"])
+        #expect(heads[0].firstValue(named: "x-b") == "2")
+        #expect(heads[2].firstValue(named: "x-39") == "39")
+        #expect(heads[3].firstValue(named: "x-a") == "4")
+        #expect(heads[1].firstValue(named: "x-a") == nil)
+    }
     @Test func aHeadSplitAcrossEveryByteIsTheSameHead() throws {
         let text = "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nokGET /y HTTP/1.1\r\nHost: h\r\n\r\n"
         let (seen, heads) = try Self.events(text.map { String($0) })

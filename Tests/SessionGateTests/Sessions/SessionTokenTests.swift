@@ -20,6 +20,23 @@ struct SessionTokenTests {
         #expect(parsed == token)
     }
 
+    /// Equality and hashing are written by hand over the token's inline words: tokens differing in any one byte,
+    /// the first and the last included, are different keys; equal tokens are one key.
+    @Test func tokensDifferingInAnyByteAreDifferentKeys() throws {
+        let base = try #require(SessionToken(Self.fixed))
+        var keys: Set<SessionToken> = [base, try #require(SessionToken(Self.fixed))]
+        #expect(keys.count == 1)
+        for position in 0..<SessionToken.length {
+            var bytes = Array(Self.fixed.utf8)
+            bytes[position] = position < SessionToken.tagLength ? UInt8(ascii: "f") : UInt8(ascii: "B")
+            let other = try #require(SessionToken(String(decoding: bytes, as: UTF8.self)))
+            #expect(other != base, "byte \(position)")
+            keys.insert(other)
+        }
+        #expect(keys.count == 1 + SessionToken.length)
+        #expect(keys.contains(try #require(SessionToken(Self.fixed))))
+    }
+
     @Test func tagIsTheFirstEightHexDigitsOfTheUsersHash() {
         // printf 'sessiongate-user:42' | sha256sum
         #expect(SessionToken.tag(forUser: "42") == "5c1da3ca")
