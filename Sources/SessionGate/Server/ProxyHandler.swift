@@ -59,6 +59,8 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Parts of requests that arrived while an earlier request was still being served (HTTP/1.1 pipelining).
     private var pipelined = CircularBuffer<RequestPart>()
     private var parser = ClientRequestParser()
+    /// The fingerprint of the token this connection presented last (see ``SessionLookupMemo``).
+    private var lookupMemo = SessionLookupMemo()
     private var drainingPipelined = false
     private var pipelinedScheduled = false
     var upstreamNeedsFlush = false
@@ -316,7 +318,9 @@ final class ProxyHandler: ChannelInboundHandler {
         // Set before asking: a store may answer inside the call (a failing connection, an already completed future).
         state = .authenticating(exchange)
         let eventLoop = context.eventLoop
-        let lookup = proxy.store.validate(token, on: eventLoop) {
+        // A local copy: the store may answer inside the call, and that answer must not find the memo mid-access.
+        var memo = lookupMemo
+        let lookup = proxy.store.validate(token, memo: &memo, on: eventLoop) {
             // Built only when the store must ask (a near-cache hit allocates nothing). The answer comes on this loop;
             // the bound wrapper carries the handler and exchange into the `Sendable` callback, so no future is needed
             // (see `RedisReplyTarget`).
@@ -328,6 +332,7 @@ final class ProxyHandler: ChannelInboundHandler {
                     exchange, AccessPolicy.decide(route: exchange.route, presented: exchange.presented, lookup: result))
             }
         }
+        lookupMemo = memo
         if case .known(let identity) = lookup {
             proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: .success(identity)))
         }

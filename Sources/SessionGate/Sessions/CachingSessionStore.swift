@@ -81,9 +81,23 @@ public final class CachingSessionStore: SessionStore {
     public func validate(
         _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup {
-        // A cached token is found by its fingerprint (two SipHash passes); SHA-256 and the key string are made
-        // only when Redis must be asked.
-        let fingerprint = TokenFingerprint(token)
+        validate(token, fingerprint: TokenFingerprint(token), on: eventLoop, makeCallback: makeCallback)
+    }
+
+    /// The same, with the fingerprint taken from the connection's memo when it presented this token last time.
+    public func validate(
+        _ token: SessionToken, memo: inout SessionLookupMemo, on eventLoop: EventLoop,
+        makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
+        validate(token, fingerprint: memo.fingerprint(of: token), on: eventLoop, makeCallback: makeCallback)
+    }
+
+    /// A cached token is found by its fingerprint (two SipHash passes, or none with a connection's memo); SHA-256
+    /// and the key string are made only when Redis must be asked.
+    private func validate(
+        _ token: SessionToken, fingerprint: TokenFingerprint, on eventLoop: EventLoop,
+        makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
         let now = self.now()
         let (cachedKey, lookup) = cache.withLockedValue { cache -> (String?, SessionNearCache.Lookup) in
             cache.lookup(fingerprint: fingerprint, now: now) ?? (nil, .miss)

@@ -44,6 +44,14 @@ public protocol SessionStore: Sendable {
     func validate(
         _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup
+
+    /// ``validate(_:on:makeCallback:)`` for a client connection that keeps `memo` from one request to the next: a
+    /// store that finds cached sessions by fingerprint (``CachingSessionStore``) does not hash a token again that
+    /// the connection presented last time.
+    func validate(
+        _ token: SessionToken, memo: inout SessionLookupMemo, on eventLoop: EventLoop,
+        makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup
 }
 
 /// Called once with a session check's answer: the identity, nil for no session, or
@@ -64,5 +72,13 @@ extension SessionStore {
     ) -> SessionLookup {
         validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(makeCallback())
         return .pending
+    }
+
+    /// Stores that hash nothing per request ignore the memo.
+    public func validate(
+        _ token: SessionToken, memo: inout SessionLookupMemo, on eventLoop: EventLoop,
+        makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
+        validate(token, on: eventLoop, makeCallback: makeCallback)
     }
 }

@@ -29,3 +29,25 @@ struct TokenFingerprint: Hashable, Sendable {
     /// A dictionary needs only one of the two halves: each is already a keyed hash of the whole token.
     func hash(into hasher: inout Hasher) { hasher.combine(low) }
 }
+
+/// The fingerprint of the last token a client connection presented, kept by that connection: a keep-alive client
+/// sends the same token on every request (a browser's cookie, a service's header), and a near-cache hit then costs
+/// a 64-byte comparison instead of two SipHash passes (about 900 instructions).
+///
+/// Never stale: a fingerprint depends only on the token and this process's salts, and the memo answers only for a
+/// token equal to the one it was made from. It decides nothing about the session itself: the near-cache is still
+/// asked on every request, so a revoked session is refused as before. The token it holds lives as long as the
+/// connection, in that connection's memory, as the request bytes that carried it did.
+public struct SessionLookupMemo: Sendable {
+    private var last: (token: SessionToken, fingerprint: TokenFingerprint)?
+
+    public init() {}
+
+    /// `token`'s fingerprint: remembered when it is the last token seen, else made and remembered.
+    mutating func fingerprint(of token: SessionToken) -> TokenFingerprint {
+        if let last, last.token == token { return last.fingerprint }
+        let fingerprint = TokenFingerprint(token)
+        last = (token, fingerprint)
+        return fingerprint
+    }
+}

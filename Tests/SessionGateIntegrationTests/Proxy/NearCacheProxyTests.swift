@@ -43,4 +43,31 @@ struct NearCacheProxyTests {
         }
         #expect(refused, "a deleted session must be refused once Redis invalidates it")
     }
+
+    /// One connection keeps the fingerprint of the token it presented last: tokens of two users alternating on one
+    /// keep-alive connection are each forwarded as their own user, and a malformed or revoked one is refused in
+    /// between, whatever the connection remembered.
+    @Test func tokensAlternatingOnOneConnectionAreEachTheirOwnUser() async throws {
+        var options = ProxyHarness.Options()
+        options.localCache = true
+        let harness = try await ProxyHarness.start(options)
+        defer { Task { await harness.stop() } }
+        let alice = try await harness.login(user: "alice")
+        let bob = try await harness.login(user: "bob")
+        let revoked = try await harness.login(user: "carol")
+        _ = try harness.redis.command("DEL", harness.sessionKey(revoked))
+        let client = try await TestHTTPClient.connect(port: harness.port)
+        defer { Task { await client.close() } }
+
+        for round in 0..<20 {
+            for (token, user) in [(alice, "alice"), (alice, "alice"), (bob, "bob"), (alice, "alice"), (bob, "bob")] {
+                let response = try await client.request("GET", "/app/", headers: [("X-Session-ID", token)])
+                #expect(response.status == 200, "round \(round)")
+                #expect(try response.upstreamHeader("X-User-ID") == [user], "round \(round)")
+            }
+            #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", revoked)]).status == 401)
+            let forged = String(alice.dropLast()) + (alice.hasSuffix("A") ? "E" : "A")
+            #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", forged)]).status == 401)
+        }
+    }
 }

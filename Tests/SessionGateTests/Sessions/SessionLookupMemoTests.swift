@@ -1,0 +1,21 @@
+import Testing
+
+@testable import SessionGate
+
+/// A connection's memo gives the fingerprint a fresh computation gives, for the token it is asked about, whatever
+/// token it last remembered.
+@Suite("SessionLookupMemo")
+struct SessionLookupMemoTests {
+    @Test func theMemoAnswersOnlyForTheTokenItWasMadeFrom() throws {
+        let first = try #require(SessionToken("0123abcd" + String(repeating: "A", count: 43)))
+        let second = try #require(SessionToken("0123abcd" + String(repeating: "A", count: 42) + "E"))
+        var memo = SessionLookupMemo()
+
+        #expect(memo.fingerprint(of: first) == TokenFingerprint(first))
+        #expect(memo.fingerprint(of: first) == TokenFingerprint(first))
+        // Another token (here differing in its last byte only) is not answered from the memo.
+        #expect(memo.fingerprint(of: second) == TokenFingerprint(second))
+        #expect(TokenFingerprint(second) != TokenFingerprint(first))
+        #expect(memo.fingerprint(of: first) == TokenFingerprint(first))
+    }
+}
