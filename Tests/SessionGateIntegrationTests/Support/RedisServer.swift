@@ -54,7 +54,8 @@ final class RedisServer: Sendable {
     ///   - port: The port to use; nil picks a free one (retrying with another if it was taken meanwhile).
     ///   - extraArguments: Appended to `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no ...`.
     /// - Returns: The running server.
-    /// - Throws: `RedisServerError` if `redis-server` is missing, exits, or does not answer within 20 s.
+    /// - Throws: `RedisServerError` if `redis-server` is missing, exits, or does not answer within 20 s (on a port it
+    ///   picked itself, after trying two more).
     ///   - configFile: A configuration file, passed first (`redis-server FILE --sentinel ...` for a sentinel).
     static func start(port: Int? = nil, extraArguments: [String] = [], configFile: String? = nil) async throws -> RedisServer {
         var attempt = 0
@@ -66,6 +67,10 @@ final class RedisServer: Sendable {
                 return RedisServer(port: chosenPort, extraArguments: extraArguments, configFile: configFile, process: process)
             } catch RedisServerError.exited where port == nil && attempt < 3 {
                 continue  // Most likely the free port was taken meanwhile: try another.
+            } catch RedisServerError.notAnswering where port == nil && attempt < 3 {
+                // Seen once in a full CI run (a loaded box, a dozen other servers starting): alive but never
+                // answering on the port picked for it. Another port, rather than failing the test.
+                continue
             }
         }
     }
@@ -150,13 +155,19 @@ final class RedisServer: Sendable {
                 process.end(signal: SIGKILL)
                 throw RedisServerError.exited(status: status, output: log)
             }
-            if (try? runCLI(ping + ["PING"])) == "PONG" {
+            let answer: String
+            do {
+                answer = try runCLI(ping + ["PING"])
+            } catch {
+                answer = "\(error)"
+            }
+            if answer == "PONG" {
                 return process
             }
             guard ContinuousClock.now < deadline else {
                 let log = process.log
                 process.end(signal: SIGKILL)
-                throw RedisServerError.notAnswering(port: port, output: log)
+                throw RedisServerError.notAnswering(port: port, output: "last redis-cli PING: \(answer)\n" + log)
             }
             try await Task.sleep(for: .milliseconds(20))
         }
