@@ -54,11 +54,6 @@ struct ClientRequestParser {
     private var state = State.awaitingHead
     private var heads = HeadCollector(maxBytes: ClientRequestParser.maxHeadBytes)
     private var endPending = false
-    /// The array the last head's fields were gathered in, kept so that the next head can reuse its storage: once the
-    /// last request's ``RequestHead`` is gone this is the only reference, and clearing it keeps the capacity, so a
-    /// head costs no array allocation. While that head is still held (a pipelined request), clearing copies as any
-    /// shared array does.
-    private var fieldStorage: [HeaderLine] = []
 
     init() {}
 
@@ -74,7 +69,7 @@ struct ClientRequestParser {
         case .awaitingHead:
             if !heads.holdsPartialHead { Self.skipEmptyLines(&buffer) }
             guard let raw = try heads.take(&buffer, tooLarge: ParseError.headTooLarge) else { return nil }
-            let head = try Self.parseHead(raw, fields: &fieldStorage)
+            let head = try Self.parseHead(raw)
             if head.chunked {
                 state = .chunked(ChunkedBodyFramer())
             } else if let length = head.contentLength, length > 0 {
@@ -117,21 +112,13 @@ struct ClientRequestParser {
     // MARK: - The head
 
     static func parseHead(_ raw: ByteBuffer) throws -> RequestHead {
-        var fields: [HeaderLine] = []
-        return try parseHead(raw, fields: &fields)
-    }
-
-    /// ``parseHead(_:)`` gathering the fields in `fields` (emptied first, its storage reused when it is the only
-    /// reference); the head shares that array.
-    static func parseHead(_ raw: ByteBuffer, fields: inout [HeaderLine]) throws -> RequestHead {
-        // A head with many fields does not leave its large array behind on an idle connection.
-        if fields.capacity > 32 { fields = [] } else { fields.removeAll(keepingCapacity: true) }
-        fields.reserveCapacity(16)
-        return try raw.withUnsafeReadableBytes { bytes in
+        try raw.withUnsafeReadableBytes { bytes in
             var lines = HeadLines(bytes)
             guard let requestLine = lines.next() else { throw ParseError.malformed("the request line is missing") }
             let line = try RequestLine(bytes, requestLine)
             var scan = FieldScan(version: line.version)
+            var fields: [HeaderLine] = []
+            fields.reserveCapacity(16)
             do {
                 while let next = lines.next() {
                     guard let field = try HeaderLine(bytes, next) else { break }

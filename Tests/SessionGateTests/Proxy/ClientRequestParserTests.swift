@@ -77,8 +77,8 @@ struct ClientRequestParserTests {
     }
 
 
-    /// The parser reuses one array for the fields of successive heads; a head still held when the next one is parsed
-    /// (pipelining) keeps its own fields, and so does every head after it, with more or fewer fields than before.
+    /// A head still held when the next one is parsed (pipelining) keeps its own fields, and so does every head after
+    /// it, with more or fewer fields than before.
     @Test func aHeadKeepsItsFieldsWhileLaterHeadsAreParsed() throws {
         var parser = ClientRequestParser()
         var heads: [RequestHead] = []
