@@ -36,8 +36,9 @@ struct TokenFingerprint: Hashable, Sendable {
 ///
 /// Never stale: a fingerprint depends only on the token and this process's salts, and the memo answers only for a
 /// token equal to the one it was made from. It decides nothing about the session itself: the near-cache is still
-/// asked on every request, so a revoked session is refused as before. The token it holds lives as long as the
-/// connection, in that connection's memory, as the request bytes that carried it did.
+/// asked on every request, so a revoked session is refused as before. The token it holds stays in that connection's
+/// memory for the connection's life (the request bytes that carried it lasted only until the exchange ended), 88
+/// bytes per connection; it is never written anywhere.
 public struct SessionLookupMemo: Sendable {
     private var last: (token: SessionToken, fingerprint: TokenFingerprint)?
 
