@@ -32,7 +32,8 @@ struct TokenFingerprint: Hashable, Sendable {
 
 /// The fingerprint of the last token a client connection presented, kept by that connection: a keep-alive client
 /// sends the same token on every request (a browser's cookie, a service's header), and a near-cache hit then costs
-/// a 64-byte comparison instead of two SipHash passes (about 900 instructions).
+/// a 64-byte comparison instead of two SipHash passes (824 instructions fewer per near-cache hit, by
+/// `scripts/callgrind`).
 ///
 /// Never stale: a fingerprint depends only on the token and this process's salts, and the memo answers only for a
 /// token equal to the one it was made from. It decides nothing about the session itself: the near-cache is still
