@@ -59,8 +59,9 @@ final class ProxyHandler: ChannelInboundHandler {
     /// Parts of requests that arrived while an earlier request was still being served (HTTP/1.1 pipelining).
     private var pipelined = CircularBuffer<RequestPart>()
     private var parser = ClientRequestParser()
-    /// The fingerprint of the token this connection presented last (see ``SessionLookupMemo``).
-    private var lookupMemo = SessionLookupMemo()
+    /// What was worked out from the token this connection presented last (see ``SessionLookupMemo``); made on the
+    /// first session check, so connections that never present one do not carry it.
+    private var lookupMemo: SessionLookupMemo?
     private var drainingPipelined = false
     private var pipelinedScheduled = false
     var upstreamNeedsFlush = false
@@ -318,9 +319,14 @@ final class ProxyHandler: ChannelInboundHandler {
         // Set before asking: a store may answer inside the call (a failing connection, an already completed future).
         state = .authenticating(exchange)
         let eventLoop = context.eventLoop
-        // A local copy: the store may answer inside the call, and that answer must not find the memo mid-access.
-        var memo = lookupMemo
-        let lookup = proxy.store.validate(token, memo: &memo, on: eventLoop) {
+        let memo: SessionLookupMemo
+        if let existing = lookupMemo {
+            memo = existing
+        } else {
+            memo = SessionLookupMemo()
+            lookupMemo = memo
+        }
+        let lookup = proxy.store.validate(token, memo: memo, on: eventLoop) {
             // Built only when the store must ask (a near-cache hit allocates nothing). The answer comes on this loop;
             // the bound wrapper carries the handler and exchange into the `Sendable` callback, so no future is needed
             // (see `RedisReplyTarget`).
@@ -332,7 +338,6 @@ final class ProxyHandler: ChannelInboundHandler {
                     exchange, AccessPolicy.decide(route: exchange.route, presented: exchange.presented, lookup: result))
             }
         }
-        lookupMemo = memo
         if case .known(let identity) = lookup {
             proceed(exchange, AccessPolicy.decide(route: route, presented: presented, lookup: .success(identity)))
         }

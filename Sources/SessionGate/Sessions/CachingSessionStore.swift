@@ -86,7 +86,7 @@ public final class CachingSessionStore: SessionStore {
 
     /// The same, with the fingerprint taken from the connection's memo when it presented this token last time.
     public func validate(
-        _ token: SessionToken, memo: inout SessionLookupMemo, on eventLoop: EventLoop,
+        _ token: SessionToken, memo: SessionLookupMemo, on eventLoop: EventLoop,
         makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup {
         validate(token, fingerprint: memo.fingerprint(of: token), on: eventLoop, makeCallback: makeCallback)

@@ -58,7 +58,10 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func validate(_ token: SessionToken, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
-        let key = keys.session(token)
+        validate(key: keys.session(token), on: eventLoop)
+    }
+
+    private func validate(key: String, on eventLoop: EventLoop) -> EventLoopFuture<SessionIdentity?> {
         guard let interval = replicaRefreshIntervalMs, let replicas = client as? any RedisReplicaReading,
             let read = replicas.evalOnReplica(
                 RedisSessionScripts.validateOnReplica, keys: [key], arguments: [idleTimeoutMs, interval], on: eventLoop)
@@ -80,10 +83,25 @@ public final class RedisSessionStore: SessionStore {
     public func validate(
         _ token: SessionToken, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup {
+        validate(key: keys.session(token), on: eventLoop, makeCallback: makeCallback)
+    }
+
+    /// The same, with the key taken from the connection's memo when it presented this token last time: SHA-256 is
+    /// then not run again for every request of a keep-alive client.
+    public func validate(
+        _ token: SessionToken, memo: SessionLookupMemo, on eventLoop: EventLoop,
+        makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
+        validate(key: memo.redisKey(of: token, keys), on: eventLoop, makeCallback: makeCallback)
+    }
+
+    private func validate(
+        key: String, on eventLoop: EventLoop, makeCallback: () -> SessionLookupCallback
+    ) -> SessionLookup {
         if replicaRefreshIntervalMs != nil {
-            validate(token, on: eventLoop).hop(to: eventLoop).whenComplete(makeCallback())
+            validate(key: key, on: eventLoop).hop(to: eventLoop).whenComplete(makeCallback())
         } else {
-            validateOnMaster(keys.session(token), on: eventLoop, then: makeCallback())
+            validateOnMaster(key, on: eventLoop, then: makeCallback())
         }
         return .pending
     }

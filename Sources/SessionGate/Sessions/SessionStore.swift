@@ -46,10 +46,10 @@ public protocol SessionStore: Sendable {
     ) -> SessionLookup
 
     /// ``validate(_:on:makeCallback:)`` for a client connection that keeps `memo` from one request to the next: a
-    /// store that finds cached sessions by fingerprint (``CachingSessionStore``) does not hash a token again that
-    /// the connection presented last time.
+    /// store does not hash a token again that the connection presented last time, to find a cached session by its
+    /// fingerprint (``CachingSessionStore``) or to make its Redis key (``RedisSessionStore``).
     func validate(
-        _ token: SessionToken, memo: inout SessionLookupMemo, on eventLoop: EventLoop,
+        _ token: SessionToken, memo: SessionLookupMemo, on eventLoop: EventLoop,
         makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup
 }
@@ -76,7 +76,7 @@ extension SessionStore {
 
     /// Stores that hash nothing per request ignore the memo.
     public func validate(
-        _ token: SessionToken, memo: inout SessionLookupMemo, on eventLoop: EventLoop,
+        _ token: SessionToken, memo: SessionLookupMemo, on eventLoop: EventLoop,
         makeCallback: () -> SessionLookupCallback
     ) -> SessionLookup {
         validate(token, on: eventLoop, makeCallback: makeCallback)

@@ -44,12 +44,14 @@ struct NearCacheProxyTests {
         #expect(refused, "a deleted session must be refused once Redis invalidates it")
     }
 
-    /// One connection keeps the fingerprint of the token it presented last: tokens of two users alternating on one
-    /// keep-alive connection are each forwarded as their own user, and a malformed or revoked one is refused in
-    /// between, whatever the connection remembered.
-    @Test func tokensAlternatingOnOneConnectionAreEachTheirOwnUser() async throws {
+    /// One connection keeps what it worked out from the token it presented last (the near-cache fingerprint with the
+    /// cache on, the Redis key with it off): tokens of two users alternating on one keep-alive connection are each
+    /// forwarded as their own user, a malformed or revoked one is refused in between, and the remembered token is
+    /// refused once it is revoked, whatever the connection remembered.
+    @Test(arguments: [true, false])
+    func tokensAlternatingOnOneConnectionAreEachTheirOwnUser(localCache: Bool) async throws {
         var options = ProxyHarness.Options()
-        options.localCache = true
+        options.localCache = localCache
         let harness = try await ProxyHarness.start(options)
         defer { Task { await harness.stop() } }
         let alice = try await harness.login(user: "alice")
@@ -69,5 +71,17 @@ struct NearCacheProxyTests {
             let forged = String(alice.dropLast()) + (alice.hasSuffix("A") ? "E" : "A")
             #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", forged)]).status == 401)
         }
+
+        // The connection's last token, revoked from outside: refused on that connection (at once without the cache;
+        // with it, once Redis's invalidation arrives).
+        #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", bob)]).status == 200)
+        _ = try harness.redis.command("DEL", harness.sessionKey(bob))
+        var refused = false
+        let deadline = ContinuousClock.now + .milliseconds(500)
+        repeat {
+            refused = try await client.request("GET", "/app/", headers: [("X-Session-ID", bob)]).status == 401
+        } while !refused && ContinuousClock.now < deadline
+        #expect(refused, "a revoked session must be refused on the connection that presented it last")
+        #expect(try await client.request("GET", "/app/", headers: [("X-Session-ID", alice)]).status == 200)
     }
 }
