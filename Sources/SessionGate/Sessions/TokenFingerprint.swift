@@ -4,9 +4,8 @@
 /// The Redis key of a session needs SHA-256 of its token (``RedisSessionKeys/session(_:)``, about 2.2k instructions
 /// with the hex key string). A near-cache hit only has to recognise a token it has already validated: two SipHash
 /// passes of the token (Swift's `Hasher`, randomly seeded per process) under two random 64-bit salts drawn at
-/// start-up. The salts
-/// never leave the process, so nobody outside can compute a fingerprint, let alone make a forged token collide with
-/// a cached one; and the cache holds fingerprints, never tokens.
+/// start-up. The salts never leave the process, so nobody outside can compute a fingerprint, let alone make a forged
+/// token collide with a cached one; and the cache holds fingerprints, never tokens.
 struct TokenFingerprint: Hashable, Sendable {
     private let high: UInt64
     private let low: UInt64
