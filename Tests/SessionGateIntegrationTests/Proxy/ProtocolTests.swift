@@ -15,14 +15,14 @@ struct ProtocolTests {
         let waiting = try await TestHTTPClient.sendRaw(
             port: harness.port,
             "POST /app/upload HTTP/1.1\r\nHost: x\r\nX-Session-ID: \(token)\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-            readTimeout: .milliseconds(500))
+            readTimeout: .seconds(10), until: TestHTTPClient.headComplete)
         #expect(waiting.hasPrefix("HTTP/1.1 100 Continue"), "got: \(waiting)")
 
         // Refused requests get their refusal instead of 100 Continue.
         let refused = try await TestHTTPClient.sendRaw(
             port: harness.port,
             "POST /app/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-            readTimeout: .milliseconds(500))
+            readTimeout: .seconds(10), until: TestHTTPClient.headComplete)
         #expect(refused.hasPrefix("HTTP/1.1 401"), "got: \(refused)")
 
         // With the body, the whole exchange completes and the upstream got every byte.

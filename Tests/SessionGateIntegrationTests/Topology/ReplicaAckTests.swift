@@ -36,7 +36,8 @@ struct ReplicaAckTests {
         try await RedisIntegration.withClient(for: master) { client in
             let store = RedisSessionStore(
                 client: client, keyPrefix: "sg:", idleTimeout: .minutes(30), absoluteTimeout: .hours(1), replicaAcks: 1,
-                replicaAckTimeout: .milliseconds(400))
+                // Long enough for a loaded CI machine; `WAIT` returns as soon as the replica acknowledges.
+                replicaAckTimeout: .seconds(5))
             for index in 0..<20 {
                 let created = try await store.create(NewSession(userID: "u\(index)", userName: "u", roles: []))
                 let key = RedisSessionKeys(prefix: "sg:").session(created.token)
