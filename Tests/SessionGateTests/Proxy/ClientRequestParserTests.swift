@@ -76,7 +76,6 @@ struct ClientRequestParserTests {
         ])
     }
 
-
     /// A head still held when the next one is parsed (pipelining) keeps its own fields, and so does every head after
     /// it, with more or fewer fields than before.
     @Test func aHeadKeepsItsFieldsWhileLaterHeadsAreParsed() throws {
@@ -101,6 +100,7 @@ struct ClientRequestParserTests {
         #expect(heads[3].firstValue(named: "x-a") == "4")
         #expect(heads[1].firstValue(named: "x-a") == nil)
     }
+
     @Test func aHeadSplitAcrossEveryByteIsTheSameHead() throws {
         let text = "PUT /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nokGET /y HTTP/1.1\r\nHost: h\r\n\r\n"
         let (seen, heads) = try Self.events(text.map { String($0) })

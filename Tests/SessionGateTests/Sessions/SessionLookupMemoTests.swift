@@ -29,8 +29,8 @@ struct SessionLookupMemoTests {
         #expect(memo.redisKey(of: first, keys) == keys.session(first))
         #expect(memo.redisKey(of: second, keys) == keys.session(second))
         #expect(keys.session(second) != keys.session(first))
-        // Asked for the fingerprint of another token in between: the key remembered for the first is gone with it.
         #expect(memo.redisKey(of: first, keys) == keys.session(first))
+        // Asked for the fingerprint of another token in between: the key remembered for the first is gone with it.
         #expect(memo.fingerprint(of: second) == TokenFingerprint(second))
         #expect(memo.redisKey(of: first, keys) == keys.session(first))
         #expect(memo.fingerprint(of: first) == TokenFingerprint(first))
